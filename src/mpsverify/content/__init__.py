@@ -1,0 +1,1 @@
+"""Content analysis: links, lookalike domains, display names and attachments."""
