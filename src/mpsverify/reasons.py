@@ -19,6 +19,7 @@ _CORE_CODES: Final[dict[str, tuple[Severity, str]]] = {
     # Message structure
     "message.limits-exceeded": (W, "The message is larger or more deeply nested than the checker reads "
                                    "({limit}), so only part of it was examined."),
+    "message.not-email": (W, "The input is not an email message: it has no header fields."),
     "message.malformed": (W, "The message is not well formed: {detail}."),
     # From field
     "from.missing": (D, "The message has no From field, so it does not say who wrote it."),

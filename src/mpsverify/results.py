@@ -106,6 +106,8 @@ class DkimResult:
     detail: str = ""
     #: RSA modulus or ed25519 key length in bits; 0 when no key was read.
     key_bits: int = 0
+    #: The ``l=`` body length limit; None when the signature covers the whole body.
+    body_length_limit: int | None = None
     #: Bytes of the canonicalised body left unsigned by an ``l=`` tag.
     unsigned_body_bytes: int = 0
     #: The public key was shorter than RFC 8301 allows.

@@ -1,0 +1,218 @@
+"""One DNS interface for SPF, DKIM, ARC and DMARC, answered live or from a snapshot.
+
+Every lookup returns a :class:`DnsAnswer`; failures are values, not exceptions,
+so each protocol can turn them into a temperror result. A resolver also enforces
+a total time budget for one message: once it is spent, further lookups fail as
+timeouts at once instead of waiting.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from .errors import SnapshotError
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_TYPES = frozenset({"A", "AAAA", "MX", "TXT", "PTR", "CNAME", "NS"})
+
+
+class DnsStatus(enum.Enum):
+    """Outcome of one DNS query."""
+
+    OK = "ok"
+    #: The name exists but has no record of the requested type.
+    NODATA = "nodata"
+    #: The name does not exist.
+    NXDOMAIN = "nxdomain"
+    #: The server reported a failure; a later attempt may succeed.
+    SERVFAIL = "servfail"
+    #: No answer within the time allowed, or the per-message budget was spent.
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """Records for one (name, type) query, in presentation form.
+
+    TXT records are the concatenation of their character-strings, decoded as
+    Latin-1 so that every byte survives. MX records read "PREFERENCE EXCHANGE".
+    """
+
+    status: DnsStatus
+    records: tuple[str, ...] = ()
+
+    @property
+    def is_temporary_failure(self) -> bool:
+        """True when the query failed in a way a later attempt might not."""
+        return self.status in (DnsStatus.SERVFAIL, DnsStatus.TIMEOUT)
+
+    @property
+    def describe(self) -> str:
+        """A short phrase for messages, such as "the DNS server failed"."""
+        return _DESCRIPTIONS[self.status]
+
+
+_DESCRIPTIONS = {
+    DnsStatus.OK: "records were found",
+    DnsStatus.NODATA: "no record of that type exists",
+    DnsStatus.NXDOMAIN: "the domain does not exist",
+    DnsStatus.SERVFAIL: "the DNS server failed",
+    DnsStatus.TIMEOUT: "the DNS query timed out",
+}
+
+
+class Resolver(Protocol):
+    """What every protocol check needs from DNS."""
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        """Look up ``name`` (no trailing dot needed) for records of ``rdtype``."""
+        ...
+
+
+def _normalise_name(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+class SnapshotResolver:
+    """Answers from a YAML snapshot and never touches the network.
+
+    The snapshot maps a domain name to a mapping from record type to a list of
+    answers; a name not listed does not exist, a listed name without the type has
+    no data, and the string SERVFAIL or TIMEOUT in place of the list fails that way.
+    """
+
+    def __init__(self, records: Mapping[str, Mapping[str, Any]], label: str = "<snapshot>") -> None:
+        self._records: dict[str, dict[str, Any]] = {}
+        for name, types in records.items():
+            if not isinstance(name, str) or not isinstance(types, Mapping):
+                raise SnapshotError(f"{label}: entry {name!r} must map record types to answers")
+            self._records[_normalise_name(name)] = {str(t).upper(): v for t, v in types.items()}
+            for rdtype, value in types.items():
+                _check_snapshot_value(label, name, str(rdtype), value)
+        self.queries: list[tuple[str, str]] = []
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SnapshotResolver:
+        """Load a snapshot file; raises SnapshotError with the file name on any problem."""
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise SnapshotError(f"{path}: cannot read the DNS snapshot: {error.strerror or error}") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise SnapshotError(f"{path}: the DNS snapshot is not valid YAML: {error}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise SnapshotError(f"{path}: the DNS snapshot must be a mapping from names to records")
+        return cls(data, str(path))
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        key = _normalise_name(name)
+        self.queries.append((key, rdtype))
+        types = self._records.get(key)
+        if types is None:
+            return DnsAnswer(DnsStatus.NXDOMAIN)
+        value = types.get(rdtype.upper())
+        if value is None:
+            cname = types.get("CNAME")
+            if cname and rdtype.upper() != "CNAME":
+                return self.query(str(cname[0]), rdtype)
+            return DnsAnswer(DnsStatus.NODATA)
+        if value == "SERVFAIL":
+            return DnsAnswer(DnsStatus.SERVFAIL)
+        if value == "TIMEOUT":
+            return DnsAnswer(DnsStatus.TIMEOUT)
+        return DnsAnswer(DnsStatus.OK, tuple(str(item) for item in value))
+
+
+def _check_snapshot_value(label: str, name: object, rdtype: str, value: object) -> None:
+    if value in ("SERVFAIL", "TIMEOUT"):
+        return
+    if not isinstance(value, list) or not all(isinstance(item, (str, int)) for item in value):
+        raise SnapshotError(f"{label}: {name} {rdtype}: answers must be a list of strings, "
+                            f"or SERVFAIL or TIMEOUT")
+
+
+class LiveResolver:
+    """Queries DNS servers with dnspython.
+
+    ``nameservers`` and ``port`` default to the system configuration. ``timeout``
+    bounds one query in seconds.
+    """
+
+    def __init__(self, nameservers: list[str] | None = None, port: int = 53, timeout: float = 3.0) -> None:
+        import dns.resolver
+
+        configure = not nameservers
+        self._resolver = dns.resolver.Resolver(configure=configure)
+        if nameservers:
+            self._resolver.nameservers = list(nameservers)
+        self._resolver.port = port
+        self._resolver.timeout = timeout
+        self._resolver.lifetime = timeout
+        self._resolver.retry_servfail = False
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answer = self._resolver.resolve(_normalise_name(name) + ".", rdtype, search=False,
+                                            raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            return DnsAnswer(DnsStatus.NXDOMAIN)
+        except (dns.resolver.LifetimeTimeout, dns.exception.Timeout):
+            return DnsAnswer(DnsStatus.TIMEOUT)
+        except (dns.resolver.NoNameservers, dns.resolver.YXDOMAIN, dns.exception.DNSException) as error:
+            logger.debug("DNS query %s %s failed: %s", name, rdtype, error)
+            return DnsAnswer(DnsStatus.SERVFAIL)
+        if answer.rrset is None:
+            return DnsAnswer(DnsStatus.NODATA)
+        return DnsAnswer(DnsStatus.OK, tuple(_presentation(rdtype, rdata) for rdata in answer.rrset))
+
+
+def _presentation(rdtype: str, rdata: Any) -> str:
+    if rdtype == "TXT":
+        return b"".join(rdata.strings).decode("latin-1")
+    if rdtype == "MX":
+        return f"{rdata.preference} {rdata.exchange.to_text(omit_final_dot=True)}"
+    return str(rdata.to_text()).rstrip(".")
+
+
+class BudgetedResolver:
+    """Caches answers and enforces a total time budget and query count for one message.
+
+    Wrap a fresh instance around the shared resolver for each message; the cache
+    may be shared between messages by passing ``cache``.
+    """
+
+    def __init__(self, inner: Resolver, budget_seconds: float = 10.0, max_queries: int = 100,
+                 cache: dict[tuple[str, str], DnsAnswer] | None = None) -> None:
+        self._inner = inner
+        self._deadline = time.monotonic() + budget_seconds
+        self._remaining = max_queries
+        self._cache = cache if cache is not None else {}
+        self.budget_exhausted = False
+
+    def query(self, name: str, rdtype: str) -> DnsAnswer:
+        key = (_normalise_name(name), rdtype.upper())
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if self._remaining <= 0 or time.monotonic() >= self._deadline:
+            self.budget_exhausted = True
+            return DnsAnswer(DnsStatus.TIMEOUT)
+        self._remaining -= 1
+        answer = self._inner.query(key[0], key[1])
+        if not answer.is_temporary_failure:
+            self._cache[key] = answer
+        return answer
