@@ -1,8 +1,13 @@
 """The allowlist: which domains and hosts belong to MPS, its partners and its portal.
 
-The file is YAML, loaded with ``yaml.safe_load`` and checked against a versioned
-schema. Every problem is reported with the file, the entry and the field, because
-operators edit these files by hand.
+An entity's ``domains`` are author and link domains and include their subdomains.
+Its ``link_hosts`` and ``brand_hosts`` are extra hosts that links may point to; a
+pattern "*.example.com" covers every subdomain of example.com but not example.com.
+
+Files are YAML, loaded safely and checked against the versioned schema in
+:mod:`mpsverify.allowlist_schema`. Every problem names the file, line, entry and
+field, because operators edit these files by hand. Layering operator files over
+the shipped data is done by :func:`mpsverify.allowlist_layers.load_effective_allowlist`.
 """
 
 from __future__ import annotations
@@ -10,25 +15,65 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
-
+from .allowlist_schema import (
+    CONFIDENCE_LEVELS,
+    ENTITY_KINDS,
+    SCHEMA_VERSIONS,
+    Document,
+    DocumentError,
+    Problem,
+    compose_document,
+    entity_key,
+    validate_document,
+)
 from .errors import AllowlistError
 from .psl import is_same_or_subdomain, normalise_domain
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSIONS: Final = frozenset({1})
-ENTITY_KINDS: Final = ("organisation", "partner", "portal")
-CONFIDENCE_LEVELS: Final = ("seen", "inferred", "configured")
-TOP_LEVEL_FIELDS: Final = frozenset({"version", "organisation", "entities", "neutral_link_hosts"})
-ENTITY_FIELDS: Final = frozenset({
-    "name", "kind", "description", "domains", "link_hosts", "brand_names",
-    "source", "confidence", "open_platform", "brand_hosts", "notes",
-})
+__all__ = [
+    "CONFIDENCE_LEVELS", "ENTITY_KINDS", "SCHEMA_VERSIONS", "Allowlist", "AllowlistFile",
+    "AllowlistReadError", "AllowlistValidationError", "Entity", "Listing", "Problem",
+    "check_allowlist_file", "default_allowlist", "host_matches", "load_allowlist",
+    "parse_allowlist", "read_allowlist_file", "shipped_allowlist_path",
+]
+
+#: Fields of an entity that hold lists of domains or host patterns.
+HOST_LIST_FIELDS: Final = ("domains", "link_hosts", "brand_hosts")
+
+
+class AllowlistValidationError(AllowlistError):
+    """An allowlist file breaks the schema; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = tuple(problems)
+
+
+class AllowlistReadError(AllowlistError):
+    """An allowlist file cannot be read: missing, not permitted, or not UTF-8."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: cannot read the allowlist: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Where one domain, host or brand name of an entity was listed."""
+
+    field: str
+    value: str
+    #: The file the value came from.
+    origin: str
+    #: 1-based line in ``origin``, or 0 when not known.
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,19 +98,58 @@ class Entity:
     #: Hosts on an open platform that belong to the organisation itself.
     brand_hosts: tuple[str, ...] = ()
     notes: str = ""
-    #: File the entry was loaded from; empty for entries built in code.
+    #: File the entry was first defined in; empty for entries built in code.
     origin: str = ""
+    #: 1-based line of the entry in ``origin``, or 0 when not known.
+    line: int = field(default=0, compare=False)
+    #: Later files that added to or changed this entry, in the order applied.
+    extended_by: tuple[str, ...] = field(default=(), compare=False)
+    #: Where each domain, host and brand name was listed.
+    listings: tuple[Listing, ...] = field(default=(), compare=False)
+
+    def matching_domain(self, domain: str) -> str | None:
+        """Return the most specific listed domain that ``domain`` equals or lies beneath."""
+        name = normalise_domain(domain)
+        matches = [own for own in self.domains if is_same_or_subdomain(name, own)]
+        return max(matches, key=len, default=None)
+
+    def matching_link_host(self, host: str) -> tuple[str, str] | None:
+        """Return the field and pattern of ``link_hosts`` or ``brand_hosts`` matching ``host``."""
+        name = normalise_domain(host)
+        for field_name in ("brand_hosts", "link_hosts"):
+            for pattern in getattr(self, field_name):
+                if host_matches(name, pattern):
+                    return field_name, pattern
+        return None
 
     def owns_domain(self, domain: str) -> bool:
         """Return True when ``domain`` is one of this entity's domains or beneath one."""
-        name = normalise_domain(domain)
-        return any(is_same_or_subdomain(name, own) for own in self.domains)
+        return self.matching_domain(domain) is not None
 
     def owns_link_host(self, host: str) -> bool:
         """Return True when a link to ``host`` goes to this entity."""
+        return self.owns_domain(host) or self.matching_link_host(host) is not None
+
+    def owns_brand_host(self, host: str) -> bool:
+        """Return True when ``host`` matches one of the organisation's hosts on this open platform."""
         name = normalise_domain(host)
-        return self.owns_domain(name) or any(host_matches(name, pattern)
-                                             for pattern in (*self.link_hosts, *self.brand_hosts))
+        return any(host_matches(name, pattern) for pattern in self.brand_hosts)
+
+    def listing(self, field_name: str, value: str) -> Listing | None:
+        """Return where ``value`` was listed under ``field_name``, or None when not recorded."""
+        return next((item for item in self.listings if item.field == field_name and item.value == value), None)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One file applied to the effective allowlist."""
+
+    path: str
+    #: Where the file was named: "shipped", "system config", "user config",
+    #: "MPSVERIFY_ALLOWLIST", "MPSVERIFY_ALLOWLIST_EXTRA", "--allowlist" or "--allowlist-extra".
+    role: str
+    #: "replace" (the file starts a new list) or "extend" (it adds to the list so far).
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -80,25 +164,45 @@ class Allowlist:
     origins: tuple[str, ...] = ()
     #: For each neutral host, the file it came from.
     neutral_origins: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: The layers applied, in order; empty for a list loaded from one file.
+    layers: tuple[Layer, ...] = field(default=(), compare=False)
 
     def entity_for_domain(self, domain: str) -> Entity | None:
-        """Return the entity whose domains include ``domain``, or None."""
+        """Return the entity whose domains include ``domain``, or None.
+
+        When domains of two entities cover ``domain`` (say example.com and
+        survey.example.com), the entity with the longer, more specific domain wins.
+        """
+        best: tuple[int, Entity] | None = None
         for entity in self.entities:
-            if entity.owns_domain(domain):
-                return entity
-        return None
+            match = entity.matching_domain(domain)
+            if match is not None and (best is None or len(match) > best[0]):
+                best = (len(match), entity)
+        return best[1] if best else None
 
     def entity_for_link_host(self, host: str) -> Entity | None:
-        """Return the entity a link to ``host`` goes to, or None."""
-        for entity in self.entities:
-            if entity.owns_link_host(host):
-                return entity
-        return None
+        """Return the entity a link to ``host`` goes to, or None.
+
+        Domains are tried first, then link and brand hosts in file order.
+        """
+        owner = self.entity_for_domain(host)
+        if owner is not None:
+            return owner
+        return next((entity for entity in self.entities if entity.matching_link_host(host)), None)
+
+    def entity_by_name(self, name: str) -> Entity | None:
+        """Return the entity called ``name``, ignoring case and spacing, or None."""
+        key = entity_key(name)
+        return next((entity for entity in self.entities if entity_key(entity.name) == key), None)
 
     def is_neutral_host(self, host: str) -> bool:
         """Return True when ``host`` is listed as fine to link to for anyone."""
+        return self.matching_neutral_host(host) is not None
+
+    def matching_neutral_host(self, host: str) -> str | None:
+        """Return the neutral host pattern that ``host`` matches, or None."""
         name = normalise_domain(host)
-        return any(host_matches(name, pattern) for pattern in self.neutral_link_hosts)
+        return next((pattern for pattern in self.neutral_link_hosts if host_matches(name, pattern)), None)
 
     def organisation_entity(self) -> Entity | None:
         """Return the first entity of kind organisation, or None."""
@@ -117,124 +221,131 @@ def host_matches(host: str, pattern: str) -> bool:
     return host == pattern
 
 
-def load_allowlist(path: str | Path) -> Allowlist:
-    """Load and validate one allowlist file.
+@dataclass(frozen=True)
+class AllowlistFile:
+    """One schema-valid allowlist file, before layering."""
 
-    Raises AllowlistError naming the file, entry and field for any schema problem,
-    and for a file that cannot be read or is not YAML.
+    label: str
+    #: The file's ``mode`` field, or None when it has none.
+    mode: str | None
+    #: The file's ``organisation`` field, or None when it has none.
+    organisation: str | None
+    entities: tuple[Entity, ...]
+    #: For each entity, the fields the file sets, so layering changes only those.
+    declared: tuple[frozenset[str], ...]
+    neutral_link_hosts: tuple[str, ...]
+
+    def as_allowlist(self) -> Allowlist:
+        """Return this file alone as an allowlist."""
+        return Allowlist(
+            organisation=self.organisation or "",
+            entities=self.entities,
+            neutral_link_hosts=self.neutral_link_hosts,
+            origins=(self.label,),
+            neutral_origins=tuple((host, self.label) for host in self.neutral_link_hosts),
+        )
+
+
+def read_allowlist_file(path: str | Path, *, default_confidence: str = "configured") -> AllowlistFile:
+    """Read and validate one allowlist file.
+
+    Entities without a ``confidence`` field get ``default_confidence``. Raises
+    AllowlistReadError when the file cannot be read, and AllowlistValidationError
+    listing every schema problem otherwise.
     """
     label = str(path)
+    return parse_allowlist_file(_read_text(path), label, default_confidence=default_confidence)
+
+
+def parse_allowlist_file(text: str, label: str, *, default_confidence: str = "configured") -> AllowlistFile:
+    """Parse and validate allowlist YAML ``text``; ``label`` names it in problems."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise AllowlistError(f"{label}: cannot read the allowlist: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise AllowlistError(f"{label}: the allowlist is not UTF-8 text") from None
-    return parse_allowlist(text, label)
+        document = compose_document(text, label)
+    except DocumentError as error:
+        raise AllowlistValidationError([error.problem]) from None
+    problems = validate_document(document)
+    if problems:
+        raise AllowlistValidationError(problems)
+    return _build_file(document, default_confidence)
+
+
+def check_allowlist_file(path: str | Path) -> list[Problem]:
+    """Return every schema problem in the file at ``path``; empty when it is valid.
+
+    Raises AllowlistReadError when the file cannot be read.
+    """
+    try:
+        read_allowlist_file(path)
+    except AllowlistValidationError as error:
+        return list(error.problems)
+    return []
+
+
+def load_allowlist(path: str | Path, *, default_confidence: str = "configured") -> Allowlist:
+    """Load one allowlist file as the whole list, ignoring its ``mode`` field.
+
+    Raises AllowlistReadError or AllowlistValidationError (both AllowlistError).
+    """
+    return read_allowlist_file(path, default_confidence=default_confidence).as_allowlist()
 
 
 def parse_allowlist(text: str, label: str = "<allowlist>") -> Allowlist:
-    """Parse allowlist YAML text; ``label`` names the source in error messages."""
+    """Parse allowlist YAML text as the whole list; ``label`` names the source in errors."""
+    return parse_allowlist_file(text, label).as_allowlist()
+
+
+def _read_text(path: str | Path) -> str:
+    label = str(path)
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise AllowlistError(f"{label}: not valid YAML: {error}") from None
-    problems = validate_document(data)
-    if problems:
-        raise AllowlistError("\n".join(f"{label}: {problem}" for problem in problems))
-    assert isinstance(data, dict)
-    return _build(data, label)
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise AllowlistReadError(label, error.strerror or str(error)) from None
+    except UnicodeDecodeError:
+        raise AllowlistReadError(label, "the file is not UTF-8 text") from None
 
 
-def validate_document(data: Any) -> list[str]:
-    """Return every schema problem in a loaded allowlist document; empty when valid."""
-    if not isinstance(data, dict):
-        return ["the file must be a mapping with version, organisation and entities"]
-    problems = [f"unknown field {key!r} at the top level" for key in data if key not in TOP_LEVEL_FIELDS]
-    version = data.get("version")
-    if version not in SCHEMA_VERSIONS:
-        supported = ", ".join(str(v) for v in sorted(SCHEMA_VERSIONS))
-        problems.append(f"field 'version': {version!r} is not a supported schema version ({supported})")
-    if "organisation" in data and not isinstance(data["organisation"], str):
-        problems.append("field 'organisation' must be a string")
-    problems += _string_list_problems(data.get("neutral_link_hosts", []), "field 'neutral_link_hosts'")
-    entities = data.get("entities", [])
-    if not isinstance(entities, list):
-        return problems + ["field 'entities' must be a list"]
-    for index, entry in enumerate(entities, start=1):
-        problems += _entity_problems(entry, index)
-    return problems
-
-
-def _entity_problems(entry: Any, index: int) -> list[str]:
-    if not isinstance(entry, dict):
-        return [f"entity {index}: must be a mapping"]
-    where = f"entity {index} ({entry.get('name', 'unnamed')!s})"
-    problems = [f"{where}: unknown field {key!r}" for key in entry if key not in ENTITY_FIELDS]
-    if not isinstance(entry.get("name"), str) or not entry.get("name"):
-        problems.append(f"{where}: field 'name' is missing or not a string")
-    if entry.get("kind") not in ENTITY_KINDS:
-        problems.append(f"{where}: field 'kind' must be one of {', '.join(ENTITY_KINDS)}, "
-                        f"not {entry.get('kind')!r}")
-    for key in ("description", "source", "notes"):
-        if key in entry and not isinstance(entry[key], str):
-            problems.append(f"{where}: field {key!r} must be a string")
-    if "confidence" in entry and entry["confidence"] not in CONFIDENCE_LEVELS:
-        problems.append(f"{where}: field 'confidence' must be one of {', '.join(CONFIDENCE_LEVELS)}, "
-                        f"not {entry['confidence']!r}")
-    if "open_platform" in entry and not isinstance(entry["open_platform"], bool):
-        problems.append(f"{where}: field 'open_platform' must be true or false")
-    for key in ("domains", "link_hosts", "brand_names", "brand_hosts"):
-        problems += _string_list_problems(entry.get(key, []), f"{where}: field {key!r}")
-    for key in ("domains",):
-        for value in entry.get(key, []) or []:
-            if isinstance(value, str) and not _looks_like_domain(value):
-                problems.append(f"{where}: field {key!r}: {value!r} is not a domain name")
-    return problems
-
-
-def _string_list_problems(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list):
-        return [f"{where} must be a list"]
-    return [f"{where}: item {i} must be a string" for i, item in enumerate(value, 1) if not isinstance(item, str)]
-
-
-def _looks_like_domain(value: str) -> bool:
-    name = normalise_domain(value)
-    labels = name.split(".")
-    return len(labels) >= 2 and all(0 < len(label) < 64 for label in labels) and " " not in name
-
-
-def _build(data: dict[str, Any], label: str) -> Allowlist:
-    entities = tuple(_build_entity(entry, label) for entry in data.get("entities", []))
-    neutral = tuple(normalise_domain(h) for h in data.get("neutral_link_hosts", []))
-    return Allowlist(
-        organisation=data.get("organisation", ""),
+def _build_file(document: Document, default_confidence: str) -> AllowlistFile:
+    data: dict[str, Any] = document.data
+    entries = data.get("entities", [])
+    entities = tuple(_build_entity(document, index, entry, default_confidence)
+                     for index, entry in enumerate(entries))
+    return AllowlistFile(
+        label=document.label,
+        mode=data.get("mode"),
+        organisation=data.get("organisation"),
         entities=entities,
-        neutral_link_hosts=neutral,
-        version=int(data["version"]),
-        origins=(label,),
-        neutral_origins=tuple((host, label) for host in neutral),
+        declared=tuple(frozenset(entry) for entry in entries),
+        neutral_link_hosts=tuple(normalise_domain(host) for host in data.get("neutral_link_hosts", [])),
     )
 
 
-def _build_entity(entry: dict[str, Any], label: str) -> Entity:
-    def names(key: str) -> tuple[str, ...]:
-        return tuple(normalise_domain(v) for v in entry.get(key, []) or [])
+def _build_entity(document: Document, index: int, entry: dict[str, Any], default_confidence: str) -> Entity:
+    path = ("entities", index)
+    listings: list[Listing] = []
+
+    def values(key: str, normalise: bool) -> tuple[str, ...]:
+        found = []
+        for item_index, raw in enumerate(entry.get(key, [])):
+            value = normalise_domain(raw) if normalise else raw.strip()
+            found.append(value)
+            listings.append(Listing(key, value, document.label, document.line(*path, key, item_index)))
+        return tuple(found)
 
     return Entity(
-        name=entry["name"],
+        name=" ".join(entry["name"].split()),
         kind=entry["kind"],
         description=entry.get("description", ""),
-        domains=names("domains"),
-        link_hosts=names("link_hosts"),
-        brand_names=tuple(entry.get("brand_names", []) or []),
+        domains=values("domains", normalise=True),
+        link_hosts=values("link_hosts", normalise=True),
+        brand_names=values("brand_names", normalise=False),
         source=entry.get("source", ""),
-        confidence=entry.get("confidence", ""),
-        open_platform=bool(entry.get("open_platform", False)),
-        brand_hosts=names("brand_hosts"),
+        confidence=entry.get("confidence", default_confidence),
+        open_platform=entry.get("open_platform", False),
+        brand_hosts=values("brand_hosts", normalise=True),
         notes=entry.get("notes", ""),
-        origin=label,
+        origin=document.label,
+        line=document.line(*path),
+        listings=tuple(listings),
     )
 
 
@@ -245,5 +356,5 @@ def shipped_allowlist_path() -> Path:
 
 @functools.cache
 def default_allowlist() -> Allowlist:
-    """Load the shipped allowlist once per process."""
-    return load_allowlist(shipped_allowlist_path())
+    """Load the shipped allowlist once per process, without any operator layers."""
+    return load_allowlist(shipped_allowlist_path(), default_confidence="")
