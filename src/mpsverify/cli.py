@@ -100,7 +100,7 @@ def _parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_optional_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     from .allowlist_cli import add_allowlist_parser
 
     add_allowlist_parser(commands)

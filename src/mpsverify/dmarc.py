@@ -214,7 +214,7 @@ def _attested_alignment(author_domain: str, attested: Sequence[AuthresResult], d
                 return True
         if result.method == "spf":
             mail_from = property_value(result, "smtp.mailfrom")
-            domain = mail_from_domain(mail_from) if "@" in mail_from else mail_from.lower()
+            domain = (mail_from_domain(mail_from) or "") if "@" in mail_from else mail_from.lower()
             if domain and discovery.aligned(domain, author_domain, _mode(record, "aspf")):
                 return True
     return False

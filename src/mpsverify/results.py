@@ -192,7 +192,8 @@ class Verification:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready mapping with enums written as their values."""
-        return _plain(asdict(self))
+        plain: dict[str, Any] = _plain(asdict(self))
+        return plain
 
     def to_json(self, indent: int | None = None) -> str:
         """Return the result as a JSON object."""
