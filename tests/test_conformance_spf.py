@@ -19,16 +19,8 @@ from mpsverify.spf import Envelope, check_spf
 SUITE = require_suite("spf/rfc7208-tests.yml")
 
 # Tests our layer fails because of a defect in src/mpsverify/spf.py, by test name.
-KNOWN_FAILURES = {
-    "nolocalpart": (
-        "mpsverify.spf.check_spf returns none for MAIL FROM '@example.net' because "
-        "mail_from_domain rejects an empty local-part; RFC 7208 section 4.3 says to use "
-        "'postmaster' as the local-part instead"),
-    "ptr-cname-loop": (
-        "mpsverify.spf._Query turns the DNS error on the A lookup of a PTR name into "
-        "temperror, and pyspf's validated_ptrs does not catch it; RFC 7208 section 5.5 "
-        "says to skip that name and continue"),
-}
+# Suite tests our layer is known to fail, mapped to the cause; each is a strict xfail.
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _cases(with_explanation: bool = False) -> list[Any]:

@@ -110,3 +110,10 @@ def test_unknown_tags_are_ignored() -> None:
 
 def test_invalid_policy_value_is_no_record() -> None:
     assert dmarc.parse_record("v=DMARC1; p=sometimes", "x.example") is None
+
+
+def test_snapshot_cname_loop_is_servfail() -> None:
+    from mpsverify.resolver import DnsStatus
+
+    loop = SnapshotResolver({"a.example": {"CNAME": ["b.example"]}, "b.example": {"CNAME": ["a.example"]}})
+    assert loop.query("a.example", "TXT").status is DnsStatus.SERVFAIL

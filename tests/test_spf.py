@@ -68,3 +68,8 @@ def test_no_envelope_is_not_checked() -> None:
 
 def test_bad_client_ip_is_not_checked() -> None:
     assert run(Envelope("not-an-ip", "mx", "a@example.org")) is Status.NOT_CHECKED
+
+
+def test_empty_local_part_is_postmaster() -> None:
+    result = check_spf(Envelope("192.0.2.5", "mx.example.org", "@example.org"), SnapshotResolver(ZONE))
+    assert (result.status, result.domain) == (Status.PASS, "example.org")

@@ -22,7 +22,8 @@ from .errors import SnapshotError
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_TYPES = frozenset({"A", "AAAA", "MX", "TXT", "PTR", "CNAME", "NS"})
+#: CNAME links a snapshot lookup follows before failing.
+MAX_CNAME_CHAIN = 16
 
 
 class DnsStatus(enum.Enum):
@@ -118,14 +119,21 @@ class SnapshotResolver:
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         key = _normalise_name(name)
         self.queries.append((key, rdtype))
+        seen = {key}
         types = self._records.get(key)
+        value = types.get(rdtype.upper()) if types else None
+        # Follow CNAMEs as a recursive server would; a loop or a chain longer than
+        # MAX_CNAME_CHAIN fails like a server that gives up.
+        while types is not None and value is None and types.get("CNAME") and rdtype.upper() != "CNAME":
+            target = _normalise_name(str(types["CNAME"][0]))
+            if target in seen or len(seen) > MAX_CNAME_CHAIN:
+                return DnsAnswer(DnsStatus.SERVFAIL)
+            seen.add(target)
+            types = self._records.get(target)
+            value = types.get(rdtype.upper()) if types else None
         if types is None:
             return DnsAnswer(DnsStatus.NXDOMAIN)
-        value = types.get(rdtype.upper())
         if value is None:
-            cname = types.get("CNAME")
-            if cname and rdtype.upper() != "CNAME":
-                return self.query(str(cname[0]), rdtype)
             return DnsAnswer(DnsStatus.NODATA)
         if value == "SERVFAIL":
             return DnsAnswer(DnsStatus.SERVFAIL)

@@ -54,12 +54,13 @@ def mail_from_domain(mail_from: str) -> str | None:
 
     A domain holding a parenthesis, a quote or a second @ sign is refused, so that
     such a string is never looked up as written nor aligned with the author domain.
+    An empty local-part is allowed, because RFC 7208 section 4.3 gives it a meaning.
     """
     address = mail_from.strip()
     if address.startswith("<") and address.endswith(">"):
         address = address[1:-1]
     local, at, domain = address.rpartition("@")
-    if not at or not local or "@" in local and not local.startswith('"'):
+    if not at or "@" in local and not local.startswith('"'):
         return None
     if not is_valid_domain(domain):
         return None
@@ -94,6 +95,22 @@ class _Query(pyspf.query):  # type: ignore[misc]
         return result
 
 
+    def validated_ptrs(self) -> list[str]:
+        """Return the PTR names of the client that resolve back to it.
+
+        RFC 7208 section 5.5: a DNS error while validating one PTR name skips that
+        name instead of ending the check; pyspf 2.0.14 lets the error escape.
+        """
+        names: list[str] = []
+        for name in self.dns_ptr(self.i)[: pyspf.MAX_PTR]:
+            try:
+                if self.cidrmatch(self.dns_a(name, self.A), self.cidrmax):
+                    names.append(name)
+            except pyspf.TempError:
+                continue
+        return names
+
+
 def _to_pyspf(answer: DnsAnswer, qtype: str) -> list[object]:
     """Convert our answer to the value shapes pyspf's own lookup returns."""
     if answer.status is not DnsStatus.OK:
@@ -124,7 +141,8 @@ def check_spf(envelope: Envelope, resolver: Resolver, timeout: float = 20.0) -> 
     domain = mail_from_domain(envelope.mail_from)
     if domain is None:
         return SpfResult(Status.NONE, "mailfrom", "", "the MAIL FROM address is not a valid address")
-    local = envelope.mail_from.strip().strip("<>").rpartition("@")[0]
+    # RFC 7208 section 4.3: a sender without a local-part is treated as postmaster.
+    local = envelope.mail_from.strip().strip("<>").rpartition("@")[0] or "postmaster"
     return _run(envelope.client_ip, f"{local}@{domain}", helo or domain, "mailfrom", domain, resolver, timeout)
 
 
