@@ -124,6 +124,8 @@ class _LookalikeIndex:
         self.targets = _targets(allowlist)
         self.permutations = _permutation_table(self.targets)
         self.deletions = _deletion_table(self.targets)
+        self.fuzzy_lengths = frozenset(len(target.skeleton) for target in self.targets
+                                       if _distance_limit(target.skeleton))
         self.cache: dict[str, LookalikeMatch | None] = {}
 
     def find(self, domain: str, allowlist: Allowlist) -> LookalikeMatch | None:
@@ -151,7 +153,7 @@ class _LookalikeIndex:
         if not label or not suffix:
             return None
         candidate = _Candidate(name, registrable, label, suffix)
-        for check in (self._leading_labels, self._same_label, self._homoglyph, self._permutation,
+        for check in (self._same_label, self._leading_labels, self._homoglyph, self._permutation,
                       self._hyphenation, self._subdomain, self._edit_distance, self._brand_label, self._combo):
             found = check(candidate)
             if found is not None:
@@ -197,9 +199,12 @@ class _LookalikeIndex:
         return None
 
     def _edit_distance(self, candidate: _Candidate) -> tuple[_Target, str] | None:
-        for target in _deletion_matches(candidate.skeleton, self.deletions):
+        shape = candidate.skeleton
+        if not any(abs(len(shape) - length) <= 2 for length in self.fuzzy_lengths):
+            return None
+        for target in _deletion_matches(shape, self.deletions):
             limit = _distance_limit(target.skeleton)
-            if limit and bounded_distance(candidate.skeleton, target.skeleton, limit) <= limit:
+            if limit and bounded_distance(shape, target.skeleton, limit) <= limit:
                 return target, "edit-distance"
         return None
 
@@ -369,19 +374,29 @@ def bounded_distance(first: str, second: str, limit: int) -> int:
     """Return the optimal-string-alignment distance, or ``limit + 1`` once it exceeds ``limit``.
 
     Counts insertions, deletions, substitutions and swaps of adjacent characters.
+    Only cells within ``limit`` of the diagonal are computed, because any path
+    outside that band already costs more than ``limit``.
     """
     if abs(len(first) - len(second)) > limit:
         return limit + 1
+    over = limit + 1
+    width = len(second)
     previous_previous: list[int] = []
-    previous = list(range(len(second) + 1))
-    for i, first_char in enumerate(first, start=1):
-        current = [i] + [0] * len(second)
-        for j, second_char in enumerate(second, start=1):
-            cost = 0 if first_char == second_char else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+    previous = [j if j <= limit else over for j in range(width + 1)]
+    for i in range(1, len(first) + 1):
+        current = [over] * (width + 1)
+        current[0] = i if i <= limit else over
+        first_char = first[i - 1]
+        best = current[0]
+        for j in range(max(1, i - limit), min(width, i + limit) + 1):
+            second_char = second[j - 1]
+            value = previous[j - 1] + (first_char != second_char)
+            value = min(value, previous[j] + 1, current[j - 1] + 1)
             if i > 1 and j > 1 and first_char == second[j - 2] and first[i - 2] == second_char:
-                current[j] = min(current[j], previous_previous[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
+                value = min(value, previous_previous[j - 2] + 1)
+            current[j] = min(value, over)
+            best = min(best, current[j])
+        if best > limit:
+            return over
         previous_previous, previous = previous, current
-    return min(previous[-1], limit + 1)
+    return previous[width]

@@ -34,6 +34,7 @@ _OCTAL_PART = re.compile(r"^0[0-7]+$")
 _DECIMAL_PART = re.compile(r"^[0-9]+$")
 _NUMERIC_LOOKING = re.compile(r"^(?:[0-9]+|0[xX][0-9A-Fa-f]*)$")
 # Characters the URL Standard forbids in a domain; anything else is kept as written.
+_PLAIN_ASCII_HOST = re.compile(r"^[a-z0-9_](?:[a-z0-9_\-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_\-]*[a-z0-9_])?)*$")
 _FORBIDDEN_HOST_CHARS = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 
 
@@ -192,6 +193,9 @@ def _uts46_map(host: str) -> str:
 
 def _domain_host(mapped: str) -> HostInfo:
     valid = _FORBIDDEN_HOST_CHARS.search(mapped) is None
+    if _PLAIN_ASCII_HOST.match(mapped) and "xn--" not in mapped:
+        # Already lower-case ASCII without punycode: IDNA encoding would not change it.
+        return HostInfo(mapped, mapped, valid=valid)
     try:
         ascii_name = idna.encode(mapped, uts46=False).decode("ascii")
     except idna.IDNAError:
@@ -272,10 +276,15 @@ def parse_ipv4(host: str) -> str | None:
 
 
 def _ipv4_number(part: str) -> int | None:
+    if len(part) > 34:
+        # Longer than any 32-bit number in octal with its prefix; also keeps int()
+        # below Python's limit on digits converted from decimal text.
+        return None
     if _HEX_PART.match(part):
         return int(part[2:] or "0", 16)
-    if _OCTAL_PART.match(part):
-        return int(part[1:], 8)
+    if len(part) > 1 and part.startswith("0"):
+        # A leading zero means octal; "08" is invalid, not eight.
+        return int(part[1:], 8) if _OCTAL_PART.match(part) else None
     if _DECIMAL_PART.match(part):
         return int(part)
     return None
