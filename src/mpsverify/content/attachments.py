@@ -7,6 +7,8 @@ at most ``MAX_ARCHIVE_NAMES`` names are read.
 
 from __future__ import annotations
 
+import email.errors
+import email.header
 import io
 import logging
 import struct
@@ -128,9 +130,9 @@ def analyse_attachments(parts: tuple[Part, ...]) -> AttachmentAnalysis:
 
 def check_attachment(part: Part) -> list[Reason]:
     """Return the findings about one attachment part."""
-    raw_name = part.filename
+    raw_name = decode_filename(part.filename)
     name = clean_filename(raw_name)
-    label = shown(raw_name or "(unnamed)")
+    label = shown(_mark_controls(raw_name) or "(unnamed)")
     extensions = name.lower().split(".")[1:] if "." in name else []
     extension = extensions[-1] if extensions else ""
     kind = content_kind(part.payload, part.content_type)
@@ -140,6 +142,26 @@ def check_attachment(part: Part) -> list[Reason]:
     reasons += _double_extension(label, extensions)
     reasons += _type_reasons(label, extension, kind, part)
     return reasons
+
+
+def _mark_controls(name: str) -> str:
+    """Write direction controls as visible code points, so a quoted name cannot reverse the reason's text."""
+    return "".join(f"[U+{ord(c):04X}]" if c in _BIDI_CONTROLS else c for c in name)
+
+
+def decode_filename(name: str) -> str:
+    """Decode RFC 2047 encoded words in a file name, as most mail programs do when showing it.
+
+    RFC 2231 forbids encoded words in parameters, but Outlook and others write them,
+    and recipients see the decoded name.
+    """
+    if "=?" not in name:
+        return name
+    try:
+        return str(email.header.make_header(email.header.decode_header(name)))
+    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError) as error:
+        logger.debug("could not decode an attachment name: %s", error)
+        return name
 
 
 def clean_filename(name: str) -> str:
@@ -196,7 +218,7 @@ def _type_reasons(label: str, extension: str, kind: str, part: Part) -> list[Rea
     elif extension in ARCHIVE_EXTENSIONS or kind in ("rar", "7z", "gzip", "bzip2", "xz", "cab"):
         reasons.append(content_reason("attachment.archive", name=label, detail=_kind_detail(extension, kind)))
     if kind == "zip":
-        reasons += _zip_members(label, part.payload)
+        reasons += _zip_members(label, part.payload, macro_named=extension in MACRO_EXTENSIONS)
     reasons += _mismatch_reasons(label, extension, kind, part.content_type)
     return reasons
 
@@ -207,8 +229,8 @@ def _kind_detail(extension: str, kind: str) -> str:
     return f"its content is {_MAGIC_DESCRIPTIONS.get(kind, 'an archive')}"
 
 
-def _zip_members(label: str, payload: bytes) -> list[Reason]:
-    """Look inside a ZIP's central directory for programs and macro projects."""
+def _zip_members(label: str, payload: bytes, macro_named: bool) -> list[Reason]:
+    """Look inside a ZIP's central directory for programs, and for macro projects when the name hides them."""
     names = zip_member_names(payload)
     reasons: list[Reason] = []
     for member in names:
@@ -216,7 +238,7 @@ def _zip_members(label: str, payload: bytes) -> list[Reason]:
         if member_extension in EXECUTABLE_EXTENSIONS:
             return [content_reason("attachment.executable", name=label,
                                    detail=f"the archive contains {shown(member, 60)}")]
-        if member.lower().endswith("vbaproject.bin") and not reasons:
+        if member.lower().endswith("vbaproject.bin") and not reasons and not macro_named:
             reasons.append(content_reason("attachment.macro", name=label, detail="it contains a macro project"))
     return reasons
 
