@@ -35,8 +35,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 #: Version of the corpus layout and content; a corpus built by another version is rebuilt.
-CORPUS_VERSION = 1
-MEDIAN_SIZE = 20 * 1024
+CORPUS_VERSION = 2
+#: Median of the sampled target sizes. Plain and newsletter messages come out a
+#: little under their target, so 24 KB gives a median message near 20 KB.
+MEDIAN_SIZE = 24 * 1024
 MIN_SIZE = 2 * 1024
 MAX_SIZE = 5 * 1024 * 1024
 #: Spread of the log-normal size distribution (natural-log standard deviation).

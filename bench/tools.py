@@ -4,9 +4,8 @@
   the verifier caches DNS answers across messages.
 * authheaders: ``authenticate_message`` with SPF, DKIM, ARC and DMARC on. Its DKIM,
   ARC and DMARC lookups go through ``dnsfunc``. Its SPF check calls pyspf, which
-  looks names up through the module-level function ``spf.DNSLookup``; that function
-  is replaced with one that reads the snapshot, inside the benchmark worker process
-  only. authheaders finds the organisational domain for DMARC in the Public Suffix
+  looks names up through the module-level function ``spf.DNSLookup``. The worker
+  replaces that function with one that reads the snapshot, in its own process only. authheaders finds the organisational domain for DMARC in the Public Suffix
   List file it ships (``authheaders/public_suffix_list.txt``), read from disk.
   authheaders 0.16.3 parses that whole file again on every ``get_org_domain`` call,
   about 0.3 s each and several calls per message. The tool "authheaders" memoises
@@ -41,17 +40,17 @@ class NetworkForbidden(RuntimeError):
 def forbid_network() -> None:
     """Make sockets and name lookups in this process raise :class:`NetworkForbidden`."""
 
-    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+    def raise_forbidden(*_args: Any, **_kwargs: Any) -> Any:
         global network_attempts
         network_attempts += 1
         raise NetworkForbidden("the benchmark must not use the network")
 
-    socket.getaddrinfo = refuse
-    socket.gethostbyname = refuse
-    socket.create_connection = refuse
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
-    socket.socket.sendto = refuse  # type: ignore[method-assign]
+    socket.getaddrinfo = raise_forbidden
+    socket.gethostbyname = raise_forbidden
+    socket.create_connection = raise_forbidden
+    socket.socket.connect = raise_forbidden  # type: ignore[method-assign]
+    socket.socket.connect_ex = raise_forbidden  # type: ignore[method-assign]
+    socket.socket.sendto = raise_forbidden  # type: ignore[method-assign]
 
 
 class Tool(Protocol):

@@ -8,9 +8,11 @@ written in input order (JSON Lines), and a table of verdict counts follows at th
 end: on standard error when the JSON Lines go to standard output, else on standard
 output. A progress bar is drawn on standard error only when it is a terminal.
 
-Exit statuses: 0 when every message was read and none is suspicious, spoofed or
-impersonation; 1 when some message could not be read; 2 when any message is
-suspicious, spoofed or impersonation (this wins over 1); 66 when PATH cannot be read.
+Exit statuses:
+  0   every message was read, and none is suspicious, spoofed or impersonation
+  1   some message could not be read
+  2   some message is suspicious, spoofed or impersonation (wins over 1)
+  66  PATH cannot be read
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ _QUEUED_PER_WORKER = 4
 
 @dataclass(frozen=True)
 class MessageRef:
-    """Where one message is stored: a whole file, or a byte range of an mbox file."""
+    """Location of one message: a whole file, or a byte range of an mbox file."""
 
     #: Name in the output: the Maildir key, the path below an .eml folder, or "mbox:N".
     key: str
@@ -282,10 +284,10 @@ class ProgressBar:
 _SUMMARY_ORDER = [verdict.value for verdict in Verdict] + [READ_ERROR]
 
 
-def format_summary(counts: collections.Counter[str], seconds: float, fmt: str, workers: int) -> str:
+def format_summary(counts: collections.Counter[str], seconds: float, mailbox_format: str, workers: int) -> str:
     """Render the verdict counts as a plain-text table."""
     total = sum(counts.values())
-    lines = [f"Scanned {total} messages ({fmt}) in {seconds:.1f} s with {workers} "
+    lines = [f"Scanned {total} messages ({mailbox_format}) in {seconds:.1f} s with {workers} "
              f"worker{'s' if workers != 1 else ''}: {total / seconds if seconds else 0.0:.0f} messages/s", "",
              f"{'verdict':<15}{'messages':>10}{'share':>9}"]
     for label in _SUMMARY_ORDER:
@@ -299,7 +301,7 @@ def run_scan(args: argparse.Namespace) -> int:
     """Run ``mpsverify scan``; return the exit status."""
     from .cli import make_verifier
 
-    fmt, refs = find_messages(Path(args.path))
+    mailbox_format, refs = find_messages(Path(args.path))
     # Build one Verifier here first so that a bad allowlist or snapshot is reported
     # once, as a configuration error, instead of failing inside every worker.
     make_verifier(args)
@@ -322,7 +324,7 @@ def run_scan(args: argparse.Namespace) -> int:
             output.close()
         else:
             output.flush()
-    summary = format_summary(counts, time.monotonic() - started, fmt, workers)
+    summary = format_summary(counts, time.monotonic() - started, mailbox_format, workers)
     print(summary, file=sys.stderr if output is sys.stdout else sys.stdout)
     if any(counts[label] for label in _DANGER):
         return 2
