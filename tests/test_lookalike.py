@@ -178,9 +178,12 @@ def test_bounded_distance(first: str, second: str, expected: int) -> None:
 def test_many_unique_domains_fast() -> None:
     allowlist = parse_allowlist(TEST_ALLOWLIST_TEXT_FOR_SPEED)
     started = time.perf_counter()
-    for number in range(5000):
+    for number in range(2000):
         find_lookalike(f"host{number}.medicalprotectlon{number % 7}.example", allowlist)
-    assert time.perf_counter() - started < 2.0
+        find_lookalike(f"www.site{number}.example", allowlist)
+    # NOTE: a generous bound, because CI machines may be busy; it catches
+    # quadratic work, not small slowdowns.
+    assert time.perf_counter() - started < 3.0
 
 
 TEST_ALLOWLIST_TEXT_FOR_SPEED = """

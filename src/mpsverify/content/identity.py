@@ -36,7 +36,10 @@ MAX_FIELD_CHARS = 16_384
 MAX_FIELD_ADDRESSES = 20
 
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@([^\s<>\"'(),;:@]+)")
+_ADDRESS_DELIMITERS = frozenset(" \t\r\n<>\"'(),;:@[]")
+#: Longest local part and domain read around an "@" (RFC 5321 section 4.5.3.1).
+_MAX_LOCAL_PART = 64
+_MAX_DOMAIN = 255
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def _check_author(author: Author, allowlist: Allowlist, reasons: list[Reason], p
         posing.append(entity)
         break
     # Addresses are left out of the brand check, so "x@medicalprotection.org" counts once.
-    found = display_name_brand(_ADDRESS.sub(" ", name), allowlist)
+    found = display_name_brand(_without_addresses(name), allowlist)
     if found is not None:
         brand, entity = found
         reasons.append(content_reason("from.display-name-brand", display_name=shown(name), brand=shown(brand),
@@ -135,8 +138,8 @@ def display_name_addresses(display_name: str, author_domain: str,
     found = []
     author_site = registrable_domain(author_domain)
     normalised = unicodedata.normalize("NFKC", display_name)
-    for match in _ADDRESS.finditer(normalised):
-        domain = match.group(1).strip(".").lower()
+    for address, domain in find_addresses(normalised):
+        domain = domain.strip(".").lower()
         if not domain or registrable_domain(domain) == author_site:
             continue
         entity = allowlist.entity_for_domain(domain)
@@ -144,8 +147,45 @@ def display_name_addresses(display_name: str, author_domain: str,
             lookalike = find_lookalike(domain, allowlist)
             entity = lookalike.entity if lookalike else None
         if entity is not None:
-            found.append((match.group(0), entity))
+            found.append((address, entity))
     return found
+
+
+def find_addresses(text: str, limit: int = MAX_FIELD_ADDRESSES) -> list[tuple[str, str]]:
+    """Return up to ``limit`` (address, domain) pairs written in ``text``.
+
+    Each "@" is expanded to the nearest delimiters on both sides, within the
+    lengths RFC 5321 allows, so the scan is linear in the text's length.
+    """
+    found = [(text[start:end], text[at + 1:end]) for start, at, end in _address_spans(text, limit)]
+    return [(address, domain) for address, domain in found if domain]
+
+
+def _address_spans(text: str, limit: int) -> list[tuple[int, int, int]]:
+    spans: list[tuple[int, int, int]] = []
+    at = text.find("@")
+    while at >= 0 and len(spans) < limit:
+        start = at
+        while start > 0 and at - start < _MAX_LOCAL_PART and text[start - 1] not in _ADDRESS_DELIMITERS:
+            start -= 1
+        end = at + 1
+        while end < len(text) and end - at <= _MAX_DOMAIN and text[end] not in _ADDRESS_DELIMITERS:
+            end += 1
+        if start < at:
+            spans.append((start, at, end))
+        at = text.find("@", at + 1)
+    return spans
+
+
+def _without_addresses(text: str) -> str:
+    """Return ``text`` with every written address replaced by a space."""
+    pieces = []
+    position = 0
+    for start, _, end in _address_spans(text, MAX_FIELD_ADDRESSES):
+        pieces.append(text[position:start])
+        position = end
+    pieces.append(text[position:])
+    return " ".join(pieces)
 
 
 def _words(text: str) -> list[str]:
@@ -190,8 +230,8 @@ def _field_lookalikes(message: ParsedMessage, field_name: str, allowlist: Allowl
     matches: list[LookalikeMatch] = []
     seen: set[str] = set()
     for header in message.get_all(field_name):
-        for found in _ADDRESS.finditer(header.value[:MAX_FIELD_CHARS]):
-            domain = found.group(1).strip(".>").lower()
+        for _, domain in find_addresses(header.value[:MAX_FIELD_CHARS]):
+            domain = domain.strip(".").lower()
             if domain in seen or len(seen) >= MAX_FIELD_ADDRESSES:
                 continue
             seen.add(domain)

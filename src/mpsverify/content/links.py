@@ -22,6 +22,7 @@ from ..allowlist import Allowlist, Entity
 from ..results import Reason
 from .codes import content_reason, shown
 from .extract import RawLink
+from .hostindex import entity_for_host, is_neutral_host
 from .lookalike import LookalikeMatch, find_lookalike
 from .rewriters import unwrap
 from .shorteners import is_shortener
@@ -96,11 +97,11 @@ class Link:
 def classify_url(url: str, allowlist: Allowlist, text: str = "", source: str = "a") -> Link:
     """Unwrap, normalise and classify one URL, comparing it with its visible ``text``."""
     unwrapped = unwrap(url)
-    target = parse_url(unwrapped.target)
+    target = unwrapped.parsed_target
     if target is None:
         return Link(url=url, target=unwrapped.target, classification=LinkClass.INVALID, source=source,
                     text=text, rewriters=unwrapped.services, opaque=unwrapped.opaque)
-    entity = allowlist.entity_for_link_host(target.host) if target.host else None
+    entity = entity_for_host(target.host, allowlist)
     classification = _classify(target, entity, allowlist)
     lookalike = None
     if classification is LinkClass.UNKNOWN and not target.is_ip_literal and not unwrapped.opaque:
@@ -108,7 +109,7 @@ def classify_url(url: str, allowlist: Allowlist, text: str = "", source: str = "
     mismatch = None if unwrapped.opaque else _mismatched_text(text, target, allowlist)
     dressed_as = None
     if mismatch is not None:
-        text_entity = allowlist.entity_for_link_host(mismatch.host)
+        text_entity = entity_for_host(mismatch.host, allowlist)
         dressed_as = text_entity if text_entity is not None and text_entity != entity else None
     return Link(
         url=url, target=unwrapped.target, classification=classification, source=source, text=text,
@@ -125,8 +126,8 @@ def _classify(target: ParsedUrl, entity: Entity | None, allowlist: Allowlist) ->
         return LinkClass.INVALID
     if entity is not None:
         return LinkClass.ENTITY
-    if not target.is_ip_literal and (allowlist.is_neutral_host(target.host)
-                                     or (target.registrable and allowlist.is_neutral_host(target.registrable))):
+    if not target.is_ip_literal and (is_neutral_host(target.host, allowlist)
+                                     or is_neutral_host(target.registrable, allowlist)):
         return LinkClass.NEUTRAL
     return LinkClass.UNKNOWN
 
@@ -212,8 +213,8 @@ def _same_site(first: ParsedUrl, second: ParsedUrl) -> bool:
 
 
 def _same_entity(first: ParsedUrl, second: ParsedUrl, allowlist: Allowlist) -> bool:
-    entity = allowlist.entity_for_link_host(first.host)
-    return entity is not None and entity == allowlist.entity_for_link_host(second.host)
+    entity = entity_for_host(first.host, allowlist)
+    return entity is not None and entity == entity_for_host(second.host, allowlist)
 
 
 # -- findings ------------------------------------------------------------------------

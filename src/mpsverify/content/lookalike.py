@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from ..allowlist import Allowlist, Entity
 from ..psl import registrable_domain
 from .cache import per_allowlist
+from .hostindex import entity_for_host, is_neutral_host
 from .skeleton import skeleton
-from .urls import normalise_host
+from .urls import MAX_DNS_NAME, normalise_host
 
 logger = logging.getLogger(__name__)
 
@@ -127,16 +128,20 @@ class _LookalikeIndex:
         self.fuzzy_lengths = frozenset(len(target.skeleton) for target in self.targets
                                        if _distance_limit(target.skeleton))
         self.cache: dict[str, LookalikeMatch | None] = {}
+        # Edit distance is the costly check and depends only on the label, which
+        # many hosts of one message share.
+        self.distance_cache: dict[str, tuple[_Target, str] | None] = {}
 
     def find(self, domain: str, allowlist: Allowlist) -> LookalikeMatch | None:
         host = normalise_host(domain.strip())
         name = host.name
-        if not name or host.ip_version or "." not in name:
+        if not name or host.ip_version or "." not in name or len(name) > MAX_DNS_NAME:
             return None
         if name in self.cache:
             return self.cache[name]
         if len(self.cache) >= RESULT_CACHE_SIZE:
             self.cache.clear()
+            self.distance_cache.clear()
         found = self._match(name, allowlist)
         result = None if found is None else LookalikeMatch(name, found[0].domain, found[0].entity, found[1],
                                                            host.unicode_name)
@@ -146,7 +151,7 @@ class _LookalikeIndex:
         return result
 
     def _match(self, name: str, allowlist: Allowlist) -> tuple[_Target, str] | None:
-        if allowlist.entity_for_link_host(name) is not None or allowlist.is_neutral_host(name):
+        if entity_for_host(name, allowlist) is not None or is_neutral_host(name, allowlist):
             return None
         registrable = registrable_domain(name)
         label, _, suffix = registrable.partition(".")
@@ -200,6 +205,11 @@ class _LookalikeIndex:
 
     def _edit_distance(self, candidate: _Candidate) -> tuple[_Target, str] | None:
         shape = candidate.skeleton
+        if shape not in self.distance_cache:
+            self.distance_cache[shape] = self._nearest(shape)
+        return self.distance_cache[shape]
+
+    def _nearest(self, shape: str) -> tuple[_Target, str] | None:
         if not any(abs(len(shape) - length) <= 2 for length in self.fuzzy_lengths):
             return None
         for target in _deletion_matches(shape, self.deletions):

@@ -37,26 +37,28 @@ class Unwrapped:
     services: tuple[str, ...] = ()
     #: The innermost rewriter keeps only a token, so ``target`` is still the wrapper.
     opaque: bool = False
+    #: ``target`` parsed, or None when it names no host.
+    parsed_target: ParsedUrl | None = None
 
 
 def unwrap(url: str) -> Unwrapped:
     """Recover the original target of a rewritten link, following nested rewriters."""
     services: list[str] = []
     current = url
+    parsed = parse_url(current)
     for _ in range(MAX_UNWRAP_DEPTH):
-        parsed = parse_url(current)
         if parsed is None:
             break
         opaque_service = opaque_rewriter(parsed)
         if opaque_service:
-            return Unwrapped(current, (*services, opaque_service), opaque=True)
+            return Unwrapped(current, (*services, opaque_service), opaque=True, parsed_target=parsed)
         decoded = _decode_once(parsed)
         if decoded is None:
             break
-        service, inner = decoded
+        service, current = decoded
         services.append(service)
-        current = inner
-    return Unwrapped(current, tuple(services))
+        parsed = parse_url(current)
+    return Unwrapped(current, tuple(services), parsed_target=parsed)
 
 
 def _decode_once(parsed: ParsedUrl) -> tuple[str, str] | None:

@@ -22,6 +22,10 @@ from ..psl import registrable_domain
 
 logger = logging.getLogger(__name__)
 
+#: The longest DNS name, in characters (RFC 1035 section 2.3.4, without the final dot).
+MAX_DNS_NAME = 253
+#: Hosts written longer than this, even percent-encoded, are marked invalid unread.
+MAX_HOST_CHARS = 4 * MAX_DNS_NAME
 #: Schemes whose authority the WHATWG URL Standard parses leniently.
 SPECIAL_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
 
@@ -125,7 +129,7 @@ def _parse_mailto(url: str, after: str) -> ParsedUrl | None:
 
 def _build(url: str, scheme: str, host: HostInfo, written: str, userinfo: str,
            port: int | None, rest: str, port_valid: bool) -> ParsedUrl:
-    numeric = host.ip_version != 0 or not host.name or _ends_in_number(host.name)
+    numeric = host.ip_version != 0 or not host.name or len(host.name) > MAX_DNS_NAME or _ends_in_number(host.name)
     registrable = "" if numeric else registrable_domain(host.name)
     return ParsedUrl(url=url, scheme=scheme, host=host.name, host_unicode=host.unicode_name,
                      host_as_written=written, registrable=registrable, userinfo=userinfo, port=port,
@@ -168,10 +172,18 @@ def normalise_host(written: str) -> HostInfo:
     Percent-decode, map with UTS 46 (lower case, full-width forms, ideographic dots),
     read IPv4 numbers in every notation, and encode names as A-labels.
     """
+    if len(written) > MAX_HOST_CHARS:
+        # No DNS name is this long, so the host cannot resolve; skip the costly mapping.
+        clipped = written[:MAX_DNS_NAME].lower()
+        return HostInfo(clipped, clipped, valid=False)
     if written.startswith("[") and written.endswith("]"):
         return _ipv6_host(written[1:-1])
-    decoded = unquote_to_bytes(written).decode("utf-8", errors="replace")
-    mapped = _uts46_map(decoded.translate(_IDEOGRAPHIC_DOTS))
+    if written.isascii() and "%" not in written:
+        # UTS 46 maps ASCII only by lower-casing it.
+        mapped = written.lower()
+    else:
+        decoded = unquote_to_bytes(written).decode("utf-8", errors="replace")
+        mapped = _uts46_map(decoded.translate(_IDEOGRAPHIC_DOTS))
     if mapped.endswith("."):
         mapped = mapped[:-1]
     if not mapped:
