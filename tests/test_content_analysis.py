@@ -6,36 +6,13 @@ import time
 
 import pytest
 
-from mpsverify.allowlist import parse_allowlist
 from mpsverify.content import ContentReport, analyse_content
 from mpsverify.content.extract import MAX_LINKS
 from mpsverify.content.identity import display_name_brand
 from mpsverify.message import parse_message
 from mpsverify.results import Author
+from test_content_fixtures import ALLOWLIST
 
-ALLOWLIST = parse_allowlist("""
-version: 1
-organisation: Medical Protection Society
-entities:
-  - name: Medical Protection Society
-    kind: organisation
-    domains: [medicalprotection.org, dentalprotection.org]
-    link_hosts: [click.esp-mailer.example]
-    brand_names: [Medical Protection, Dental Protection, MPS]
-  - name: Qualtrics
-    kind: partner
-    domains: [qemailserver.com]
-    link_hosts: ["*.qualtrics.com"]
-  - name: Survey Hub
-    kind: partner
-    domains: [surveyhub.example]
-    link_hosts: ["*.surveyhub.example"]
-    open_platform: true
-  - name: Secure messaging portal
-    kind: portal
-    domains: [secure-portal.example]
-neutral_link_hosts: [twitter.com]
-""")
 
 
 def analyse(address: str, display_name: str = "", body: str = "<p>hello</p>", headers: str = "",

@@ -7,32 +7,13 @@ import email.utils
 
 import pytest
 
-from mpsverify.allowlist import parse_allowlist
 from mpsverify.content import CONTENT_CODES, ContentReport, analyse_content
 from mpsverify.content.extract import MAX_LINKS
 from mpsverify.message import parse_message
 from mpsverify.reasons import CATALOGUE, make_reason
 from mpsverify.results import Author, Severity
+from test_content_fixtures import ALLOWLIST
 
-ALLOWLIST = parse_allowlist("""
-version: 1
-organisation: Medical Protection Society
-entities:
-  - name: Medical Protection Society
-    kind: organisation
-    domains: [medicalprotection.org, dentalprotection.org]
-    link_hosts: [click.esp-mailer.example]
-    brand_names: [Medical Protection, Dental Protection, MPS]
-  - name: Qualtrics
-    kind: partner
-    domains: [qemailserver.com]
-    link_hosts: ["*.qualtrics.com"]
-    brand_hosts: [mps.eu.qualtrics.com]
-  - name: Secure messaging portal
-    kind: portal
-    domains: [secure-portal.example]
-neutral_link_hosts: [twitter.com]
-""")
 
 
 def author_of(from_value: str) -> Author | None:

@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mpsverify.allowlist import parse_allowlist
 from mpsverify.content import LinkClass, classify_url
 from mpsverify.content.extract import MAX_LINKS, bare_urls, extract_content
 from mpsverify.content.links import analyse_links, shown_hosts
 from mpsverify.content.urls import parse_ipv4, parse_url
 from mpsverify.message import parse_message
+from test_content_fixtures import ALLOWLIST
 
-ALLOWLIST = parse_allowlist("""
-version: 1
-organisation: Medical Protection Society
-entities:
-  - name: Medical Protection Society
-    kind: organisation
-    domains: [medicalprotection.org, dentalprotection.org]
-    link_hosts: [click.esp-mailer.example]
-    brand_names: [Medical Protection, Dental Protection, MPS]
-  - name: Qualtrics
-    kind: partner
-    domains: [qemailserver.com]
-    link_hosts: ["*.qualtrics.com"]
-  - name: Trinity McQueen
-    kind: partner
-    domains: [trinitymcqueen.com]
-neutral_link_hosts: [twitter.com, x.com, www.linkedin.com, linkedin.com]
-""")
 
 
 # -- normalisation ---------------------------------------------------------------------

@@ -10,28 +10,9 @@ from mpsverify.allowlist import Allowlist, default_allowlist, parse_allowlist
 from mpsverify.content import LookalikeMatch, find_lookalike
 from mpsverify.content.lookalike import KIND_DESCRIPTIONS, bounded_distance
 from mpsverify.content.skeleton import skeleton
+from test_content_fixtures import ALLOWLIST
 
-TEST_ALLOWLIST = parse_allowlist("""
-version: 1
-organisation: Medical Protection Society
-entities:
-  - name: Medical Protection Society
-    kind: organisation
-    domains: [medicalprotection.org, dentalprotection.org]
-    link_hosts: [click.esp-mailer.example]
-    brand_names: [Medical Protection, Dental Protection, MPS]
-  - name: Qualtrics
-    kind: partner
-    domains: [qemailserver.com]
-    link_hosts: ["*.qualtrics.com"]
-  - name: Trinity McQueen
-    kind: partner
-    domains: [trinitymcqueen.com]
-  - name: Secure messaging portal
-    kind: portal
-    domains: [secure-portal.example]
-neutral_link_hosts: [twitter.com, x.com, www.linkedin.com, linkedin.com]
-""")
+TEST_ALLOWLIST = ALLOWLIST
 
 
 @pytest.fixture(scope="module", params=["test", "shipped"])

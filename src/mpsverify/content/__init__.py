@@ -1,8 +1,8 @@
 """Content analysis: links, lookalike domains, display names and attachments.
 
-Authentication says which domain sent a message; content analysis says whether the
-message poses as an entity it does not come from, and whether authenticated entity
-mail carries something risky. :func:`analyse_content` runs every check on a parsed
+Authentication shows which domain sent a message. Content analysis decides whether
+the message poses as an entity it does not come from, and whether authenticated
+entity mail carries something risky. :func:`analyse_content` runs every check on a parsed
 message and returns one :class:`ContentReport`; it performs no I/O, and its work
 is bounded by the limits in :mod:`.extract`.
 """
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ContentReport:
-    """What content analysis found in one message."""
+    """Findings of content analysis for one message."""
 
     #: Every finding, in the order: sender fields, links, portal, attachments, limits.
     reasons: tuple[Reason, ...]

@@ -33,7 +33,7 @@ EXECUTABLE_EXTENSIONS = frozenset({
     "msixbundle", "appinstaller", "iqy", "slk", "xll", "settingcontent-ms", "library-ms", "search-ms",
     "url", "sh", "command", "app", "pkg", "apk", "run", "wsc", "xbap", "msh", "diagcab",
 })
-#: Office formats whose extension says they may carry macros.
+#: Office formats whose extension marks them as able to carry macros.
 MACRO_EXTENSIONS = frozenset({"docm", "dotm", "xlsm", "xltm", "xlam", "xlsb", "pptm", "potm", "ppam", "ppsm", "sldm"})
 #: Web pages and SVG images, which open in a browser and can run script or show a form.
 HTML_EXTENSIONS = frozenset({"htm", "html", "shtml", "xhtml", "xht", "mht", "mhtml", "svg", "svgz"})

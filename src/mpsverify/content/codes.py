@@ -1,8 +1,8 @@
 """Reason codes produced by content analysis, merged into :mod:`mpsverify.reasons`.
 
 Each entry maps a stable code to its severity and a message template. Messages are
-read by helpdesk staff, so they say what was found and why it matters without
-protocol terms; tests check each one word for word.
+read by helpdesk staff, so they state what was found and why it matters without
+protocol terms. Tests check each one word for word.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Check the sender fields for imitation of an entity.
 
-Three tricks are caught here: a display name that uses a brand name or holds an
+Three tricks are caught here: a display name that uses a brand name or contains an
 entity address ("Medical Protection" <x@gmail.com>), an author domain that imitates
 an entity domain, and a Reply-To or Sender address at such a domain. Display names
 are compared after case folding, collapsing of spacing and punctuation, and
@@ -37,7 +37,7 @@ MAX_FIELD_ADDRESSES = 20
 
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _ADDRESS_DELIMITERS = frozenset(" \t\r\n<>\"'(),;:@[]")
-#: Longest local part and domain read around an "@" (RFC 5321 section 4.5.3.1).
+#: Maximum lengths of the local part and domain read around an "@" (RFC 5321 section 4.5.3.1).
 _MAX_LOCAL_PART = 64
 _MAX_DOMAIN = 255
 

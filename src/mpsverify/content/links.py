@@ -42,7 +42,7 @@ _DOTTED_QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
 class LinkClass(enum.Enum):
-    """Where a link's target host belongs, according to the allowlist."""
+    """Classification of a link's target host against the allowlist."""
 
     #: A domain or listed link host of an entity.
     ENTITY = "entity"
@@ -177,7 +177,7 @@ def _looks_like_host(parsed: ParsedUrl) -> bool:
 
 
 def _public_suffix(host: str) -> str | None:
-    """Return the public suffix of ``host`` when the list knows it or it is reserved for tests."""
+    """Return the public suffix of ``host`` when the list contains it or it is reserved for tests."""
     last = host.rsplit(".", 1)[-1]
     if last in ("example", "test", "invalid", "localhost"):
         return last
