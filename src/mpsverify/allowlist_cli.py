@@ -24,6 +24,7 @@ from .allowlist import (
     Entity,
     Problem,
 )
+from . import allowlist_layers
 from .allowlist_explain import TargetError, explain_target
 from .allowlist_layers import (
     ENV_EXTRA,
@@ -119,7 +120,8 @@ def handle_check(args: argparse.Namespace) -> int:
         return _fail(EX_USAGE, "mpsverify allowlist check: give FILE or --allowlist/--allowlist-extra, not both")
     if args.file:
         return _check_sources([AllowlistSource(Path(args.file), "FILE", None)], merge=False)
-    sources = allowlist_sources(args.allowlist, args.allowlist_extra, os.environ)
+    sources = allowlist_sources(args.allowlist, args.allowlist_extra, os.environ,
+                                system_config=allowlist_layers.SYSTEM_CONFIG_PATH)
     return _check_sources(list(sources), merge=True)
 
 
@@ -205,7 +207,9 @@ def handle_explain(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> tuple[Allowlist | None, int]:
     """Load the effective allowlist from the options, or report why not and return a status."""
     try:
-        return load_effective_allowlist(args.allowlist, args.allowlist_extra, os.environ), EX_OK
+        allowlist = load_effective_allowlist(args.allowlist, args.allowlist_extra, os.environ,
+                                             system_config=allowlist_layers.SYSTEM_CONFIG_PATH)
+        return allowlist, EX_OK
     except AllowlistReadError as error:
         return None, _fail(EX_NOINPUT, f"mpsverify allowlist: {error}")
     except AllowlistValidationError as error:

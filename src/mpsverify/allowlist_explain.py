@@ -8,8 +8,8 @@ check of content analysis when that is installed.
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from .allowlist import Allowlist, Entity
 from .psl import normalise_domain
+
+logger = logging.getLogger(__name__)
 
 #: A function that returns a lookalike match for a domain, or None.
 LookalikeFinder = Callable[[str, Allowlist], object]
@@ -47,7 +49,7 @@ class LookalikeFinding:
 
     imitated_domain: str
     entity_name: str
-    #: How it imitates the domain, such as "homoglyph"; empty when not reported.
+    #: How it imitates the domain in plain English, such as "a letter left out"; empty when not reported.
     technique: str
 
 
@@ -225,7 +227,7 @@ def _no_entity_lines(target: Target, lookalike: LookalikeFinding | None) -> list
     lines = [f"{target.host} belongs to no entity in the allowlist."]
     if lookalike is not None:
         owner = f" ({lookalike.entity_name})" if lookalike.entity_name else ""
-        how = f" by {lookalike.technique}" if lookalike.technique else ""
+        how = f": {lookalike.technique}" if lookalike.technique else ""
         lines.append(f"It imitates {lookalike.imitated_domain}{owner}{how}. "
                      "Mail from it that poses as MPS or a partner gets the verdict impersonation.")
     return lines
@@ -251,26 +253,18 @@ def _is_ip_address(host: str) -> bool:
 
 def _content_lookalike_finder() -> LookalikeFinder | None:
     try:
-        module = importlib.import_module("mpsverify.content")
+        from .content import find_lookalike
     except ImportError:
+        logger.debug("content analysis is not installed; lookalike check skipped")
         return None
-    finder = getattr(module, "find_lookalike", None)
-    return finder if callable(finder) else None
+    return find_lookalike
 
 
 def _lookalike_finding(match: object) -> LookalikeFinding:
-    # NOTE: content analysis defines the match type. These are the attribute names
-    # it was asked to provide; the alternatives cover likely renames.
-    imitated = _first_text(match, ("entity_domain", "imitated_domain", "imitates", "domain"))
+    """Convert a match with the attributes of ``mpsverify.content.LookalikeMatch``."""
     entity = getattr(match, "entity", None)
-    entity_name = entity.name if isinstance(entity, Entity) else str(entity or "")
-    technique = _first_text(match, ("technique", "kind", "method"))
-    return LookalikeFinding(imitated, entity_name, technique)
-
-
-def _first_text(value: object, names: tuple[str, ...]) -> str:
-    for name in names:
-        found = getattr(value, name, None)
-        if found:
-            return str(getattr(found, "value", found))
-    return ""
+    return LookalikeFinding(
+        imitated_domain=str(getattr(match, "imitated", "")),
+        entity_name=entity.name if isinstance(entity, Entity) else "",
+        technique=str(getattr(match, "description", "") or getattr(match, "kind", "")),
+    )

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -52,6 +53,12 @@ HOST_FIELDS: Final = ("link_hosts", "brand_hosts")
 
 _LABEL: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _MAX_DOMAIN_LENGTH: Final = 253
+
+# Values shown in messages are cut short: a value built from nested YAML aliases
+# can stand for billions of items.
+_SHORT_REPR: Final = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict = 2, 4, 4
+_SHORT_REPR.maxstring, _SHORT_REPR.maxother = 60, 60
 
 #: Position of a value in a document, as mapping keys and list indexes.
 Path = tuple[str | int, ...]
@@ -87,6 +94,8 @@ class Document:
     label: str
     data: Any
     lines: dict[Path, int]
+    #: Keys that appear twice in one mapping; the YAML loader keeps only the last value.
+    duplicate_keys: tuple[Problem, ...] = ()
 
     def line(self, *path: str | int) -> int:
         """Return the 1-based line of the value at ``path``, or of its nearest parent."""
@@ -109,7 +118,8 @@ def compose_document(text: str, label: str) -> Document:
     """Parse YAML ``text`` safely into a Document that records line numbers.
 
     Raises DocumentError for text that is not exactly one YAML document, or that
-    uses tags the safe loader does not construct.
+    uses tags the safe loader does not construct. Duplicate keys are recorded in
+    the Document, for validation to report.
     """
     loader = yaml.SafeLoader(text)
     try:
@@ -128,9 +138,7 @@ def compose_document(text: str, label: str) -> Document:
     duplicates: list[Problem] = []
     if node is not None:
         _index_lines(node, (), lines, duplicates, label, set())
-    if duplicates:
-        raise DocumentError(duplicates[0])
-    return Document(label, data, lines)
+    return Document(label, data, lines, tuple(duplicates))
 
 
 def _index_lines(node: yaml.Node, path: Path, lines: dict[Path, int],
@@ -158,8 +166,10 @@ def _index_lines(node: yaml.Node, path: Path, lines: dict[Path, int],
 
 
 def validate_document(document: Document) -> list[Problem]:
-    """Return every schema problem in ``document``; the list is empty when it is valid."""
+    """Return every schema problem in ``document``, in line order; empty when it is valid."""
     data = document.data
+    if data is None:
+        return [Problem(document.label, "the file is empty; an allowlist needs at least 'version: 1'")]
     if not isinstance(data, dict):
         return [Problem(document.label, "the file must be a mapping with at least a 'version' field",
                         document.line())]
@@ -174,7 +184,7 @@ def validate_document(document: Document) -> list[Problem]:
         for index, entry in enumerate(entities):
             checker.check_entity(entry, index)
         checker.check_entities_together(entities)
-    return checker.problems
+    return sorted([*document.duplicate_keys, *checker.problems], key=lambda problem: problem.line)
 
 
 def _version_problem(document: Document) -> Problem | None:
@@ -185,9 +195,8 @@ def _version_problem(document: Document) -> Problem | None:
                        document.line(), field="version")
     version = data["version"]
     if isinstance(version, bool) or version not in SCHEMA_VERSIONS:
-        return Problem(document.label,
-                       f"{version!r} is not a supported schema version; this mpsverify reads version {supported}",
-                       document.line("version"), field="version")
+        message = f"{_shown(version)} is not a supported schema version; this mpsverify reads version {supported}"
+        return Problem(document.label, message, document.line("version"), field="version")
     return None
 
 
@@ -207,7 +216,7 @@ class _Checker:
                 self.add(f"unknown field '{key}' at the top level; known fields are "
                          f"{', '.join(TOP_LEVEL_FIELDS)}", (str(key),), field=str(key))
         if "mode" in data and data["mode"] not in MODES:
-            self.add(f"must be one of {', '.join(MODES)}, not {data['mode']!r}", ("mode",), field="mode")
+            self.add(f"must be one of {', '.join(MODES)}, not {_shown(data['mode'])}", ("mode",), field="mode")
         if "organisation" in data:
             self.check_text(data["organisation"], ("organisation",), "", "organisation")
         if "entities" in data and not isinstance(data["entities"], list):
@@ -232,10 +241,10 @@ class _Checker:
             if key in entry:
                 self.check_text(entry[key], (*path, key), where, key)
         if "confidence" in entry and entry["confidence"] not in CONFIDENCE_LEVELS:
-            self.add(f"must be one of {', '.join(CONFIDENCE_LEVELS)}, not {entry['confidence']!r}",
+            self.add(f"must be one of {', '.join(CONFIDENCE_LEVELS)}, not {_shown(entry['confidence'])}",
                      (*path, "confidence"), where, "confidence")
         if "open_platform" in entry and not isinstance(entry["open_platform"], bool):
-            self.add(f"must be true or false, not {entry['open_platform']!r}",
+            self.add(f"must be true or false, not {_shown(entry['open_platform'])}",
                      (*path, "open_platform"), where, "open_platform")
         if "domains" in entry:
             self.check_names(entry["domains"], (*path, "domains"), where, "domains", wildcard=False)
@@ -249,16 +258,16 @@ class _Checker:
         if "name" not in entry:
             self.add("is missing", path, where, "name")
         elif not isinstance(entry["name"], str) or not entry["name"].strip():
-            self.add(f"must be a non-empty string, not {entry['name']!r}", (*path, "name"), where, "name")
+            self.add(f"must be a non-empty string, not {_shown(entry['name'])}", (*path, "name"), where, "name")
         if "kind" not in entry:
             self.add(f"is missing; use one of {', '.join(ENTITY_KINDS)}", path, where, "kind")
         elif entry["kind"] not in ENTITY_KINDS:
-            self.add(f"must be one of {', '.join(ENTITY_KINDS)}, not {entry['kind']!r}",
+            self.add(f"must be one of {', '.join(ENTITY_KINDS)}, not {_shown(entry['kind'])}",
                      (*path, "kind"), where, "kind")
 
     def check_text(self, value: Any, path: Path, where: str, field: str) -> None:
         if not isinstance(value, str):
-            self.add(f"must be a string, not {value!r}", path, where, field)
+            self.add(f"must be a string, not {_shown(value)}", path, where, field)
 
     def check_names(self, value: Any, path: Path, where: str, field: str, *, wildcard: bool) -> None:
         if not self.check_list(value, path, where, field):
@@ -267,13 +276,13 @@ class _Checker:
         for index, item in enumerate(value):
             item_path = (*path, index)
             if not isinstance(item, str):
-                self.add(f"item {index + 1} must be a string, not {item!r}", item_path, where, field)
+                self.add(f"item {index + 1} must be a string, not {_shown(item)}", item_path, where, field)
                 continue
             problem = host_problem(item, wildcard=wildcard)
             if problem is not None:
-                self.add(f"{item!r} {problem}", item_path, where, field)
+                self.add(f"{_shown(item)} {problem}", item_path, where, field)
             elif normalise_domain(item) in seen:
-                self.add(f"{item!r} is listed twice", item_path, where, field)
+                self.add(f"{_shown(item)} is listed twice", item_path, where, field)
             seen.add(normalise_domain(item))
 
     def check_brand_names(self, value: Any, path: Path, where: str) -> None:
@@ -281,13 +290,13 @@ class _Checker:
             return
         for index, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.add(f"item {index + 1} must be a non-empty string, not {item!r}",
+                self.add(f"item {index + 1} must be a non-empty string, not {_shown(item)}",
                          (*path, index), where, "brand_names")
 
     def check_list(self, value: Any, path: Path, where: str, field: str) -> bool:
         if isinstance(value, list):
             return True
-        self.add(f"must be a list (write [] for none), not {value!r}", path, where, field)
+        self.add(f"must be a list (write [] for none), not {_shown(value)}", path, where, field)
         return False
 
     def check_entities_together(self, entities: list[Any]) -> None:
@@ -310,8 +319,12 @@ class _Checker:
                 normal = normalise_domain(domain)
                 owner = owners.setdefault(normal, entry["name"])
                 if owner != entry["name"]:
-                    self.add(f"{domain!r} is already listed by {owner}; a domain belongs to one entity",
+                    self.add(f"{_shown(domain)} is already listed by {owner}; a domain belongs to one entity",
                              (*path, "domains", item_index), where, "domains")
+
+
+def _shown(value: Any) -> str:
+    return _SHORT_REPR.repr(value)
 
 
 def entity_key(name: str) -> str:
@@ -355,17 +368,19 @@ def _domain_name_problem(name: str) -> str | None:
     if not normal.isascii():
         return "is not a valid internationalised domain name"
     labels = normal.split(".")
-    if len(labels) < 2:
-        return "needs at least two labels, as in 'example.com'"
     if len(normal) > _MAX_DOMAIN_LENGTH or not all(_LABEL.fullmatch(label) for label in labels):
         return "is not a valid domain name"
     if _public_suffixes().is_public(normal):
         return "is a public suffix, so it would cover every domain registered under it"
+    if len(labels) < 2:
+        return "needs at least two labels, as in 'example.com'"
     return None
 
 
 @functools.cache
 def _public_suffixes() -> publicsuffixlist.PublicSuffixList:
     # The list shipped with publicsuffixlist, including its private section, so
-    # shared hosting suffixes such as github.io count as public too.
-    return publicsuffixlist.PublicSuffixList()
+    # shared hosting suffixes such as github.io count as public too. Unknown
+    # top-level domains, such as the reserved .example, are not treated as public,
+    # so that "localhost" gets the clearer "two labels" message.
+    return publicsuffixlist.PublicSuffixList(accept_unknown=False)
