@@ -56,7 +56,7 @@ class AllowlistValidationError(AllowlistError):
 
 
 class AllowlistReadError(AllowlistError):
-    """An allowlist file cannot be read: missing, not permitted, or not UTF-8."""
+    """An allowlist file cannot be read because it is missing, not permitted or not UTF-8."""
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: cannot read the allowlist: {reason}")
@@ -66,7 +66,7 @@ class AllowlistReadError(AllowlistError):
 
 @dataclass(frozen=True)
 class Listing:
-    """Where one domain, host or brand name of an entity was listed."""
+    """Location of one domain, host or brand name of an entity in an allowlist file."""
 
     field: str
     value: str
@@ -104,7 +104,7 @@ class Entity:
     line: int = field(default=0, compare=False)
     #: Later files that added to or changed this entry, in the order applied.
     extended_by: tuple[str, ...] = field(default=(), compare=False)
-    #: Where each domain, host and brand name was listed.
+    #: File and line of each domain, host and brand name.
     listings: tuple[Listing, ...] = field(default=(), compare=False)
 
     def matching_domain(self, domain: str) -> str | None:
@@ -145,7 +145,7 @@ class Layer:
     """One file applied to the effective allowlist."""
 
     path: str
-    #: Where the file was named: "shipped", "system config", "user config",
+    #: Source that named the file: "shipped", "system config", "user config",
     #: "MPSVERIFY_ALLOWLIST", "MPSVERIFY_ALLOWLIST_EXTRA", "--allowlist" or "--allowlist-extra".
     role: str
     #: "replace" (the file starts a new list) or "extend" (it adds to the list so far).

@@ -189,7 +189,7 @@ def handle_show(args: argparse.Namespace) -> int:
 
 
 def handle_explain(args: argparse.Namespace) -> int:
-    """Run ``allowlist explain``: say which entity a domain, address or link belongs to."""
+    """Run ``allowlist explain``: print which entity a domain, address or link belongs to."""
     allowlist, status = _load(args)
     if allowlist is None:
         return status

@@ -49,21 +49,21 @@ class LookalikeFinding:
 
     imitated_domain: str
     entity_name: str
-    #: How it imitates the domain in plain English, such as "a letter left out"; empty when not reported.
+    #: The imitation technique in plain English, such as "a letter left out", or empty.
     technique: str
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Which entity a host belongs to, and why, in sentences and as data."""
+    """The entity a host belongs to and the reason, in sentences and as data."""
 
     target: Target
     entity: Entity | None
-    #: The entity field that matched: "domains", "link_hosts" or "brand_hosts"; empty for none.
+    #: The entity field that matched ("domains", "link_hosts" or "brand_hosts"), or empty.
     field: str
-    #: The listed domain or host pattern that matched; empty for none.
+    #: The listed domain or host pattern that matched, or empty.
     matched: str
-    #: The neutral link host pattern that matched; empty for none.
+    #: The neutral link host pattern that matched, or empty.
     neutral_pattern: str
     lookalike: LookalikeFinding | None
     lines: tuple[str, ...]
@@ -95,7 +95,7 @@ def parse_target(text: str) -> Target:
     """Return the host of a domain, email address or URL; raise TargetError when it has none."""
     given = text.strip()
     if not given:
-        raise TargetError("nothing to explain; give a domain, an email address or a URL")
+        raise TargetError("the argument is empty; give a domain, an email address or a URL")
     if "://" in given or given.startswith("//"):
         return _link_target(given, given)
     if "/" in given:
@@ -255,7 +255,7 @@ def _content_lookalike_finder() -> LookalikeFinder | None:
     try:
         from .content import find_lookalike
     except ImportError:
-        logger.debug("content analysis is not installed; lookalike check skipped")
+        logger.debug("lookalike check skipped because content analysis is not installed")
         return None
     return find_lookalike
 

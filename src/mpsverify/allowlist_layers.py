@@ -11,7 +11,7 @@ Sources, from lowest to highest precedence::
 
 A replacing file discards every layer of lower precedence, and lower sources are
 then not read at all: with ``--allowlist`` only that file and the ``--allowlist-extra``
-files count. The two config files replace only when they say ``mode: replace``.
+files count. The two config files replace only when they contain ``mode: replace``.
 An extending file adds to the list built so far; see ``merge_entity`` for how an
 entity named in two layers is combined.
 """
@@ -55,12 +55,12 @@ class AllowlistSource:
     """A file that takes part in the effective allowlist, before it is read."""
 
     path: Path
-    #: Where the file was named, as in :class:`mpsverify.allowlist.Layer`.
+    #: Source that named the file, as in :class:`mpsverify.allowlist.Layer`.
     role: str
-    #: "replace" or "extend" when the role fixes the mode; None to use the file's
-    #: own ``mode`` field, which defaults to "extend".
+    #: "replace" or "extend" when the role fixes the mode, or None to use the
+    #: file's own ``mode`` field, which defaults to "extend".
     mode: str | None
-    #: True when a missing file is an error; config locations are optional.
+    #: False for the config locations, where a missing file is skipped.
     required: bool = True
 
 
@@ -99,7 +99,7 @@ def allowlist_sources(
 def user_config_path(environ: Mapping[str, str]) -> Path | None:
     """Return the per-user allowlist path under the XDG config directory, or None without a home.
 
-    The XDG Base Directory Specification says to ignore a relative XDG_CONFIG_HOME.
+    A relative XDG_CONFIG_HOME is ignored, as the XDG Base Directory Specification requires.
     """
     config_home = environ.get("XDG_CONFIG_HOME", "")
     if config_home and Path(config_home).is_absolute():
@@ -126,7 +126,7 @@ def read_layer(source: AllowlistSource) -> LoadedLayer | None:
     if not source.required and not source.path.exists():
         logger.debug("no allowlist at %s (%s)", source.path, source.role)
         return None
-    # Only the shipped file must state its confidence; operator entries default to "configured".
+    # Only the shipped file must state its confidence. Operator entries default to "configured".
     default_confidence = "" if source.role == "shipped" else "configured"
     parsed = read_allowlist_file(source.path, default_confidence=default_confidence)
     if source.mode is not None and parsed.mode not in (None, source.mode):

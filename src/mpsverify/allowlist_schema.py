@@ -72,9 +72,9 @@ class Problem:
     message: str
     #: 1-based line, or 0 when the position is not known.
     line: int = 0
-    #: The entry, such as "entity 3 (Trinity McQueen)"; empty at the top level.
+    #: The entry, such as "entity 3 (Trinity McQueen)", or empty at the top level.
     entry: str = ""
-    #: The field name, such as "domains"; empty when the problem is not in one field.
+    #: The field name, such as "domains", or empty when the problem is not in one field.
     field: str = ""
 
     def __str__(self) -> str:
@@ -94,7 +94,7 @@ class Document:
     label: str
     data: Any
     lines: dict[Path, int]
-    #: Keys that appear twice in one mapping; the YAML loader keeps only the last value.
+    #: Problems for keys written twice in one mapping, because the YAML loader keeps only the last value.
     duplicate_keys: tuple[Problem, ...] = ()
 
     def line(self, *path: str | int) -> int:
@@ -107,7 +107,7 @@ class Document:
 
 
 class DocumentError(ValueError):
-    """The text is not a single YAML document; ``problem`` says where."""
+    """The text is not a single YAML document; ``problem`` gives the file and line."""
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
@@ -175,7 +175,7 @@ def validate_document(document: Document) -> list[Problem]:
                         document.line())]
     version_problem = _version_problem(document)
     if version_problem is not None:
-        # Other fields are not checked: another schema version may define them differently.
+        # Other fields are not checked, because another schema version may define them differently.
         return [version_problem]
     checker = _Checker(document)
     checker.check_top_level(data)
@@ -328,7 +328,7 @@ def _shown(value: Any) -> str:
 
 
 def entity_key(name: str) -> str:
-    """Return the key that identifies an entity by name: case and spacing ignored."""
+    """Return the key that identifies an entity by name, ignoring case and spacing."""
     return " ".join(name.split()).casefold()
 
 
