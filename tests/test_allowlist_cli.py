@@ -272,3 +272,18 @@ def test_explain_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_explain_no_host_is_usage_error(target: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("explain", target) == 64
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# Through the mpsverify command
+
+
+def test_main_runs_allowlist_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mpsverify.cli import main
+
+    assert main(["allowlist", "check"]) == 0
+    assert main(["allowlist", "explain", "https://survey.trinitymcqueen.com/x"]) == 0
+    assert "Trinity McQueen" in capsys.readouterr().out
+    bad = write(tmp_path / "bad.yaml", "version: 1\nentities: [{name: A, kind: vendor}]\n")
+    assert main(["allowlist", "check", str(bad)]) == 65
+    assert "field 'kind'" in capsys.readouterr().out
+    assert main(["allowlist"]) == 64
