@@ -23,7 +23,7 @@ NOW = datetime(2026, 12, 10, tzinfo=timezone.utc)
 def _probable_prime(bits: int) -> int:
     """Return a random prime; cryptography refuses to generate keys under 1024 bits."""
     while True:
-        candidate = secrets.randbits(bits) | (1 << (bits - 1)) | 1
+        candidate = secrets.randbits(bits) | (3 << (bits - 2)) | 1  # two top bits: p * q has 2 * bits bits
         if all(pow(witness, candidate - 1, candidate) == 1 for witness in (2, 3, 5, 7, 11, 13, 17, 19, 23)):
             return candidate
 

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from .allowlist import Allowlist, default_allowlist, load_allowlist
 from .errors import ConfigError
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mpsverify", description="Check whether an email really comes from MPS "
                      "(the Medical Protection Society) or a partner acting for it.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more detail to standard error")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+                    parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
     check = commands.add_parser("check", help="check one message file", description="Check one raw message "
                                 "(RFC 5322, CRLF or LF line endings) and print the verdict.")
     add_source_options(check)
@@ -100,7 +101,7 @@ def _parse_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def _add_optional_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .allowlist_cli import add_allowlist_parser
     from .scan import add_scan_parser
 
