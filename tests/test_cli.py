@@ -65,3 +65,17 @@ def test_module_entry_point_runs() -> None:
                            str(EXAMPLE / "message.eml")], capture_output=True, timeout=60)
     assert done.returncode == 0
     assert json.loads(done.stdout)["verdict"] == "authentic"
+
+
+def test_unreadable_allowlist_exits_66(tmp_path: Path) -> None:
+    assert main(["check", "--allowlist", str(tmp_path / "none.yaml"), str(EXAMPLE / "message.eml")]) == 66
+
+
+def test_allowlist_extra_is_layered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("version: 1\nentities:\n  - name: Local portal\n    kind: portal\n"
+                     "    domains: [portal.example.net]\n    confidence: configured\n    source: operator\n")
+    status = main(["check", "--json", "--allowlist-extra", str(extra), *SNAPSHOT, *ENVELOPE,
+                   str(EXAMPLE / "message.eml")])
+    assert status == 0
+    capsys.readouterr()

@@ -6,7 +6,7 @@ Exit statuses (sysexits.h names in brackets):
   2   suspicious, spoofed or impersonation
   64  usage error (EX_USAGE)
   65  the input is not an email message (EX_DATAERR)
-  66  a file cannot be read (EX_NOINPUT)
+  66  a message or allowlist file cannot be read (EX_NOINPUT)
   78  a configuration file, such as an allowlist or DNS snapshot, is invalid (EX_CONFIG)
 """
 
@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, cast
 
-from .allowlist import Allowlist, default_allowlist, load_allowlist
+from .allowlist import Allowlist, AllowlistReadError
+from .allowlist_layers import load_effective_allowlist
 from .errors import ConfigError
 from .resolver import LiveResolver, Resolver, SnapshotResolver
 from .results import Severity, Verification
@@ -69,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Add the options choosing the allowlist, DNS source and trust settings."""
-    parser.add_argument("--allowlist", metavar="FILE", help="use this allowlist instead of the shipped one")
+    from .allowlist_cli import add_allowlist_options
+
+    add_allowlist_options(parser)
     parser.add_argument("--dns-snapshot", metavar="FILE",
                         help="answer every DNS query from this YAML snapshot; no network is used")
     parser.add_argument("--dns-server", metavar="IP", action="append", default=[],
@@ -111,7 +115,7 @@ def _add_optional_commands(commands: argparse._SubParsersAction[argparse.Argumen
 
 def make_verifier(args: argparse.Namespace) -> Verifier:
     """Build a Verifier from parsed options; raises ConfigError or OSError for bad files."""
-    allowlist = load_allowlist(args.allowlist) if args.allowlist else default_allowlist()
+    allowlist = load_effective_allowlist(args.allowlist, args.allowlist_extra, os.environ)
     settings = Settings(tuple(args.trust_authserv_id), tuple(args.trust_arc_sealer),
                         dns_budget_seconds=max(10.0, args.dns_timeout * 4))
     return Verifier(allowlist, make_resolver(args), settings)
@@ -173,8 +177,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args)) if hasattr(args, "handler") else run_check(args)
+    except AllowlistReadError as error:
+        return _fail(EX_NOINPUT, f"mpsverify: {error}")
     except ConfigError as error:
         return _fail(EX_CONFIG, f"mpsverify: {error}")
+    except BrokenPipeError:
+        # The reader went away (for example "| head"); stop quietly as other tools do.
+        sys.stderr.close()
+        return 0
     except OSError as error:
         return _fail(EX_NOINPUT, f"mpsverify: {error.filename or ''}: {error.strerror or error}")
     except KeyboardInterrupt:
