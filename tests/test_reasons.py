@@ -10,7 +10,7 @@ from mpsverify.results import Severity
 MESSAGES = [
     ("from.missing", {}, "The message has no From field, so it does not say who wrote it."),
     ("from.invalid", {"detail": "the address has more than one @ sign"},
-     "The From field does not hold one valid email address (the address has more than one @ sign), "
+     "The From field does not contain exactly one valid email address (the address has more than one @ sign), "
      "so the author cannot be identified."),
     ("from.multiple-headers", {"count": 2},
      "The message has 2 From fields; a mail program may show a different one from the one that was checked."),

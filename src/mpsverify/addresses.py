@@ -25,7 +25,7 @@ _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
 class AddressError(ValueError):
-    """The field does not hold what RFC 5322 allows; the message says why."""
+    """The field is not valid under RFC 5322; the exception message gives the reason."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _split_top_level(tokens: list[_Token]) -> list[list[_Token]]:
         raise AddressError("an angle bracket is not closed")
     chunks = [chunk for chunk in chunks if chunk]  # RFC 5322 section 4.4 allows empty list elements
     if not chunks:
-        raise AddressError("the field holds no address")
+        raise AddressError("the field contains no address")
     return chunks
 
 
@@ -159,7 +159,7 @@ def _parse_mailbox(tokens: list[_Token]) -> Author:
     phrase = tokens[:start]
     inner = _strip_route(tokens[start + 1: -1])
     if any(token.kind not in ("atom", "quoted", ".") for token in phrase):
-        raise AddressError("the display name holds characters that need quoting")
+        raise AddressError("the display name contains characters that must be quoted")
     return _validated(_addr_spec_text(inner), _display_name(phrase))
 
 
@@ -187,7 +187,7 @@ def _addr_spec_text(tokens: list[_Token]) -> str:
         elif token.kind in ("atom", "literal", ".", "@"):
             parts.append(token.text)
         else:
-            raise AddressError(f"the address holds the character {token.text!r}")
+            raise AddressError(f"the address contains the character {token.text!r}")
     return "".join(parts)
 
 

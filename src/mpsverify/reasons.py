@@ -23,7 +23,7 @@ _CORE_CODES: Final[dict[str, tuple[Severity, str]]] = {
     "message.malformed": (W, "The message is not well formed: {detail}."),
     # From field
     "from.missing": (D, "The message has no From field, so it does not say who wrote it."),
-    "from.invalid": (D, "The From field does not hold one valid email address ({detail}), "
+    "from.invalid": (D, "The From field does not contain exactly one valid email address ({detail}), "
                         "so the author cannot be identified."),
     "from.multiple-headers": (D, "The message has {count} From fields; a mail program may show a "
                                  "different one from the one that was checked."),
