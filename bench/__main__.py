@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 SCALING_SIZES = [1024, 10 * 1024, 100 * 1024, MB, 5 * MB, 25 * MB]
 QUICK_SCALING_SIZES = [1024, 100 * 1024, MB]
+STEPS = ("throughput", "scaling", "pathological", "scan")
 #: Seconds any one worker may run before it is stopped and reported as timed out.
 WORKER_TIMEOUT = 900
 
@@ -172,9 +173,9 @@ def pathological(folder: Path, tools: list[str], repeat: int = 3) -> list[dict[s
 def scan_speedup(folder: Path) -> dict[str, Any]:
     """Time ``mpsverify scan`` on the corpus folder with 1 and 2 workers.
 
-    Besides the wall time, the CPU time of the whole scan (its worker processes
-    included) is read from ``getrusage(RUSAGE_CHILDREN)``, to show whether a
-    second worker adds work or only fails to get a core.
+    Besides the wall time, the CPU time of each whole scan, its worker processes
+    included, is read from ``getrusage(RUSAGE_CHILDREN)``. Comparing the two
+    shows how much work a second worker adds.
     """
     command = [_python(), "-m", "mpsverify", "scan", str(folder / "messages"), "--dns-snapshot",
                str(folder / "dns.yaml"), "--output", os.devnull, "--no-progress"]
@@ -205,7 +206,7 @@ def scan_speedup(folder: Path) -> dict[str, Any]:
             "command": " ".join(command[1:]) + " --workers N"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="200 messages, sizes up to 1 MB, no scan timing: a smoke test, not a measurement")
@@ -214,10 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="build the corpus again even if one exists")
     parser.add_argument("--as-shipped-sample", type=int, default=100,
                         help="messages checked by authheaders as shipped (default 100)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--only", action="append", choices=STEPS, metavar="STEP",
+                        help=f"run only this step (repeatable; one of {', '.join(STEPS)}); the closing ratio "
+                        "needs the throughput step")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    steps = set(args.only or STEPS)
     count = args.messages or (200 if args.quick else 2000)
     folder = args.out / f"corpus-{count}"
     started = time.perf_counter()
+
     info = _ensure_corpus(folder, count, args.rebuild)
     host = machine()
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -225,18 +235,32 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"machine: {host['nproc']} cores, {host['cpu']}, Python {host['python']}; load average {load}")
     _say(f"corpus: {info['count']} messages, {_kib(info['size_min'])} to {_kib(info['size_max'])}, "
          f"median {_kib(info['size_median'])}, {_kib(info['size_total'])} in all")
-    sample = min(args.as_shipped_sample, 20 if args.quick else args.as_shipped_sample)
-    results: dict[str, Any] = {"machine": host, "corpus": info, "command": "python -m bench " + " ".join(
-        argv if argv is not None else sys.argv[1:])}
-    results["throughput"] = throughput(folder, sample)
+    command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    results: dict[str, Any] = {"machine": host, "corpus": info, "command": command.strip()}
+
     tools = ["mpsverify", "authheaders"]
-    results["scaling"] = scaling(args.out / "scaling", QUICK_SCALING_SIZES if args.quick else SCALING_SIZES, tools)
-    results["pathological"] = pathological(args.out / "scaling", tools)
-    if not args.quick:
+    results["throughput"] = {}
+    if "throughput" in steps:
+        sample = min(args.as_shipped_sample, 20) if args.quick else args.as_shipped_sample
+        results["throughput"] = throughput(folder, sample)
+    results["scaling"] = []
+    if "scaling" in steps:
+        sizes = QUICK_SCALING_SIZES if args.quick else SCALING_SIZES
+        results["scaling"] = scaling(args.out / "scaling", sizes, tools)
+    results["pathological"] = []
+    if "pathological" in steps:
+        results["pathological"] = pathological(args.out / "scaling", tools)
+    if "scan" in steps and not args.quick:
         results["scan"] = scan_speedup(folder)
+
     _summarise_targets(results)
-    (args.out / ("results-quick.json" if args.quick else "results.json")).write_text(
-        json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.quick:
+        name = "results-quick.json"
+    elif steps == set(STEPS):
+        name = "results.json"
+    else:
+        name = "results-partial.json"
+    (args.out / name).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     _say(f"total benchmark time: {time.perf_counter() - started:.0f} s")
     line = ratio_line(results["throughput"])
     _say(line)
@@ -256,6 +280,7 @@ def _summarise_targets(results: dict[str, Any]) -> None:
     _say("")
     _say("Targets")
     lines: list[tuple[str, str, bool | None]] = []
+
     mps = results["throughput"].get("mpsverify", {})
     peer = results["throughput"].get("authheaders", {})
     shipped = results["throughput"].get("authheaders-as-shipped", {})
@@ -267,6 +292,7 @@ def _summarise_targets(results: dict[str, Any]) -> None:
     if "messages_per_second" in mps and "messages_per_second" in shipped:
         ratio = mps["messages_per_second"] / shipped["messages_per_second"]
         lines.append(("  (vs authheaders as shipped)", f"{ratio:.1f}x", ratio >= 20))
+
     mps_scaling = {row["target_size"]: row for row in results["scaling"]
                    if row["tool"] == "mpsverify" and "best_seconds" in row}
     if MB in mps_scaling and 25 * MB in mps_scaling:
@@ -277,6 +303,7 @@ def _summarise_targets(results: dict[str, Any]) -> None:
             seconds = row.get("best_seconds")
             lines.append((f"{row['input']} < 1 s", f"{seconds:.3f} s" if seconds is not None else "failed",
                           seconds is not None and seconds < 1))
+
     worst = None
     for row in mps_scaling.values():
         excess = row["peak_rss_bytes"] - (3 * row["size"] + 60 * MB)
@@ -287,6 +314,7 @@ def _summarise_targets(results: dict[str, Any]) -> None:
         lines.append(("peak memory <= 3x size + 60 MB",
                       f"{_kib(row['peak_rss_bytes'])} at {_kib(row['size'])} (limit {_kib(3 * row['size'] + 60 * MB)})",
                       worst[0] <= 0))
+
     scan = results.get("scan", {})
     if "speedup" in scan:
         lines.append(("scan 2 workers >= 1.7x 1 worker", f"{scan['speedup']:.2f}x", scan["speedup"] >= 1.7))
