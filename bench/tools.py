@@ -9,7 +9,7 @@
   List file it ships (``authheaders/public_suffix_list.txt``), read from disk.
   authheaders 0.16.3 parses that whole file again on every ``get_org_domain`` call,
   about 0.3 s each and several calls per message. The tool "authheaders" memoises
-  ``get_org_domain`` per domain, which returns the same answers without the repeated
+  ``get_org_domain`` per domain, which gives the same results without the repeated
   parse, so the comparison measures the protocol work; "authheaders-as-shipped"
   leaves it as it is.
 

@@ -217,7 +217,7 @@ def _chunks(refs: Sequence[MessageRef], size: int) -> Iterator[Sequence[MessageR
 def check_all(refs: Sequence[MessageRef], args: argparse.Namespace, workers: int) -> Iterator[tuple[str, str]]:
     """Yield (label, JSON line) for every message, in input order.
 
-    With one worker the messages are checked in this process; otherwise a pool of
+    With one worker the messages are checked in this process. Otherwise a pool of
     ``workers`` processes checks chunks of messages while this process writes.
     """
     if workers <= 1:
