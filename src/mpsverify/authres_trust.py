@@ -58,9 +58,10 @@ def split_trusted(headers: Iterable[Header], trusted_ids: Sequence[str]) -> tupl
     for header in headers:
         if header.key != "authentication-results":
             continue
-        parsed = parse_field(header.value)
-        authserv_id = parsed[0].authserv_id if parsed else _authserv_id_guess(header.value)
-        if parsed is not None and authserv_id in trusted:
+        # Parsing is the costly step, so untrusted fields are only read up to their id.
+        authserv_id = _authserv_id_guess(header.value)
+        parsed = parse_field(header.value) if authserv_id in trusted else None
+        if parsed and parsed[0].authserv_id in trusted:
             results.extend(parsed)
         elif authserv_id not in ignored:
             ignored.append(authserv_id)
@@ -68,7 +69,9 @@ def split_trusted(headers: Iterable[Header], trusted_ids: Sequence[str]) -> tupl
 
 
 def _authserv_id_guess(value: str) -> str:
-    return value.split(";", 1)[0].strip().lower()[:100] or "an unnamed server"
+    """Return the authserv-id: the first word before the first semicolon, without a version."""
+    head = value.split(";", 1)[0].strip().lower()
+    return head.split()[0][:100] if head else "an unnamed server"
 
 
 def property_value(result: AuthresResult, name: str) -> str:

@@ -241,7 +241,7 @@ class _MimeWalker:
 
     def _leaf(self, info: email.message.Message, content_type: str, body: bytes) -> Part:
         encoding = str(info.get("content-transfer-encoding", "")).strip().lower()
-        payload = _decode_transfer(encoding, body, self.limits.max_part_bytes * 2)
+        payload = _decode_transfer(encoding, body, self.limits.max_part_bytes + 1)
         truncated = len(payload) > self.limits.max_part_bytes
         disposition = info.get_content_disposition() or ""
         filename = info.get_filename() or ""
@@ -251,31 +251,58 @@ class _MimeWalker:
 
 
 def _split_multipart(body: bytes, boundary: bytes) -> list[bytes]:
-    """Return the bodies between ``--boundary`` delimiter lines, without the preamble."""
-    delimiter = re.compile(rb"(?:^|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?=\r?\n|$)")
+    """Return the bodies between ``--boundary`` delimiter lines, without the preamble.
+
+    RFC 2046 section 5.1.1: a delimiter is "--" and the boundary at the start of a
+    line, optionally followed by "--" (the close delimiter) and white space. The
+    line break before a delimiter belongs to the delimiter.
+    """
+    marker = b"--" + boundary
     chunks: list[bytes] = []
     start: int | None = None
-    for match in delimiter.finditer(body):
-        if start is not None:
-            chunks.append(body[start: match.start()])
-        if match.group(1):
-            return chunks
-        newline = body.find(b"\n", match.end())
-        start = len(body) if newline < 0 else newline + 1
+    position = body.find(marker)
+    while position >= 0:
+        after = position + len(marker)
+        line_end = body.find(b"\n", after)
+        rest = body[after: len(body) if line_end < 0 else line_end].rstrip(b"\r")
+        closing = rest.startswith(b"--")
+        at_line_start = position == 0 or body[position - 1: position] == b"\n"
+        if at_line_start and not rest[2 if closing else 0:].strip(b" \t"):
+            if start is not None:
+                end = position - 1
+                if end > start and body[end - 1: end] == b"\r":
+                    end -= 1
+                chunks.append(body[start: max(start, end)])
+            if closing:
+                return chunks
+            start = len(body) if line_end < 0 else line_end + 1
+        position = body.find(marker, after)
     if start is not None and start < len(body):
         chunks.append(body[start:])
     return chunks
 
 
 def _decode_transfer(encoding: str, body: bytes, cap: int) -> bytes:
-    body = body[: cap * 2] if encoding == "base64" else body[:cap]
+    """Decode a transfer encoding, reading only as much input as ``cap`` output needs."""
     if encoding == "base64":
-        cleaned = re.sub(rb"[^A-Za-z0-9+/=]", b"", body)
-        cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+        # Base64 turns 4 input characters into 3 bytes; line breaks add under 4%.
+        body = body[: cap * 4 // 3 + cap // 16 + 4]
         try:
-            return binascii.a2b_base64(cleaned)
+            # a2b_base64 skips characters outside the alphabet, such as line breaks.
+            return binascii.a2b_base64(body)
         except binascii.Error:
-            return b""
+            return _decode_base64_leniently(body)
+    body = body[:cap]
     if encoding == "quoted-printable":
         return quopri.decodestring(body)
     return body
+
+
+def _decode_base64_leniently(body: bytes) -> bytes:
+    """Decode base64 with bad padding, as mail programs do, by dropping the incomplete tail."""
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", body)
+    cleaned = cleaned[: len(cleaned) - len(cleaned) % 4]
+    try:
+        return binascii.a2b_base64(cleaned)
+    except binascii.Error:
+        return b""

@@ -201,6 +201,8 @@ class _Run:
                      unsigned=result.unsigned_body_bytes)
 
     def arc(self) -> tuple[ArcResult, tuple[AuthresResult, ...]]:
+        if not self.message.get_all("arc-seal"):
+            return ArcResult(Status.NONE), ()
         sealers = self.verifier.settings.trusted_arc_sealers
         result, recorded = arc_verify.verify_arc(self.message.raw, self.resolver, sealers)
         if result.status is Status.PASS:
