@@ -173,12 +173,22 @@ class Allowlist:
         When domains of two entities cover ``domain`` (say example.com and
         survey.example.com), the entity with the longer, more specific domain wins.
         """
-        best: tuple[int, Entity] | None = None
+        labels = normalise_domain(domain).split(".")
+        index = self._domain_index
+        for start in range(len(labels)):
+            entity = index.get(".".join(labels[start:]))
+            if entity is not None:
+                return entity
+        return None
+
+    @functools.cached_property
+    def _domain_index(self) -> dict[str, Entity]:
+        """Map each listed domain to its entity; the schema forbids one domain under two entities."""
+        index: dict[str, Entity] = {}
         for entity in self.entities:
-            match = entity.matching_domain(domain)
-            if match is not None and (best is None or len(match) > best[0]):
-                best = (len(match), entity)
-        return best[1] if best else None
+            for own in entity.domains:
+                index.setdefault(own, entity)
+        return index
 
     def entity_for_link_host(self, host: str) -> Entity | None:
         """Return the entity a link to ``host`` goes to, or None.
