@@ -9,6 +9,7 @@ public suffix list. checkdmarc parses the records.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -81,6 +82,7 @@ def fetch_record(name: str, resolver: Resolver) -> PolicyRecord | None:
     return parse_record(candidates[0], name)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_record(text: str, domain: str) -> PolicyRecord | None:
     """Parse one record with checkdmarc; None when it is not a valid DMARC record.
 
