@@ -107,10 +107,12 @@ def _parse_time(value: str) -> datetime:
 
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .allowlist_cli import add_allowlist_parser
+    from .filter import add_filter_parser
     from .scan import add_scan_parser
 
     add_allowlist_parser(commands)
     add_scan_parser(commands)
+    add_filter_parser(commands)
 
 
 def make_verifier(args: argparse.Namespace) -> Verifier:
