@@ -404,8 +404,6 @@ def test_all_timeouts_stay_within_budget(port: int) -> None:
     assert elapsed < 1.0 + SLACK
 
 
-@pytest.mark.xfail(strict=True, reason="BudgetedResolver checks the deadline only before a query, so a "
-                   "query started just before it runs for its whole timeout past the budget")
 def test_budget_not_overrun_by_last_query(port: int) -> None:
     # The first lookup times out before the deadline and the second starts
     # before it, so without a cap on the last query the total is about twice

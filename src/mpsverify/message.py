@@ -70,7 +70,8 @@ class Part:
         charset = self.charset or "utf-8"
         try:
             return self.payload.decode(charset, errors="replace")
-        except LookupError:
+        except (LookupError, ValueError):
+            # An unknown charset, or a name Python rejects outright (one with a NUL).
             return self.payload.decode("utf-8", errors="replace")
 
     @property

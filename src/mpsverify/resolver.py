@@ -169,13 +169,15 @@ class LiveResolver:
         self._resolver.lifetime = timeout
         self._resolver.retry_servfail = False
 
-    def query(self, name: str, rdtype: str) -> DnsAnswer:
+    def query(self, name: str, rdtype: str, timeout: float | None = None) -> DnsAnswer:
+        """Query DNS; ``timeout`` shortens the configured limit for this query only."""
         import dns.exception
         import dns.resolver
 
+        lifetime = self._resolver.lifetime if timeout is None else min(timeout, self._resolver.lifetime)
         try:
             answer = self._resolver.resolve(_normalise_name(name) + ".", rdtype, search=False,
-                                            raise_on_no_answer=False)
+                                            raise_on_no_answer=False, lifetime=max(lifetime, 0.001))
         except dns.resolver.NXDOMAIN:
             return DnsAnswer(DnsStatus.NXDOMAIN)
         except (dns.resolver.LifetimeTimeout, dns.exception.Timeout):
@@ -216,11 +218,16 @@ class BudgetedResolver:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        if self._remaining <= 0 or time.monotonic() >= self._deadline:
+        remaining_time = self._deadline - time.monotonic()
+        if self._remaining <= 0 or remaining_time <= 0:
             self.budget_exhausted = True
             return DnsAnswer(DnsStatus.TIMEOUT)
         self._remaining -= 1
-        answer = self._inner.query(key[0], key[1])
+        if isinstance(self._inner, LiveResolver):
+            # The last query may not run past the budget: it gets only the time left.
+            answer = self._inner.query(key[0], key[1], timeout=remaining_time)
+        else:
+            answer = self._inner.query(key[0], key[1])
         if not answer.is_temporary_failure:
             self._cache[key] = answer
         return answer
