@@ -148,3 +148,13 @@ def test_signature_cap() -> None:
         signed = sign(signed, "rsa", RSA_2048[0])
     results, total = verify_all(signed, zone(rsa=RSA_2048[1]), NOW, max_signatures=2)
     assert (len(results), total) == (2, 4)
+
+
+def test_signature_without_from_is_permerror() -> None:
+    # dkimpy refuses to sign without From, so the h= tag is edited after signing.
+    signed = sign(MESSAGE, "rsa", RSA_2048[0])
+    assert b"h=from : " in signed
+    signed = signed.replace(b"h=from : ", b"h=", 1)
+    (result,), _ = verify_all(signed, zone(rsa=RSA_2048[1]), NOW)
+    assert result.status is Status.PERMERROR
+    assert result.detail == "it does not sign the From field"

@@ -9,6 +9,7 @@ than a silent failure, and applies the rules dkimpy leaves out:
 
 * RFC 8301 section 3.1: rsa-sha1 signatures are not valid.
 * RFC 8301 section 3.2: RSA keys shorter than 1024 bits are not valid.
+* RFC 6376 section 6.1.1: a signature that does not cover From is not valid.
 * RFC 6376 section 8.2: a body length limit (``l=``) that leaves body bytes
   unsigned lets anyone append content, so those bytes are measured and reported.
 """
@@ -110,6 +111,9 @@ def _field_problem(sig: dict[bytes, bytes], algorithm: str, now: datetime | None
         return _plain_error(error)
     if not _valid_domain_tag(sig[b"d"]):
         return "its d= tag is not a domain name"
+    # RFC 6376 section 6.1.1: a signature whose h= tag omits From must be ignored.
+    if b"from" not in {name.strip().lower() for name in sig[b"h"].split(b":")}:
+        return "it does not sign the From field"
     return _time_problem(sig, now)
 
 
