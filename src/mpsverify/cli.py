@@ -109,10 +109,12 @@ def _add_optional_commands(commands: argparse._SubParsersAction[argparse.Argumen
     from .allowlist_cli import add_allowlist_parser
     from .filter import add_filter_parser
     from .scan import add_scan_parser
+    from .serve import add_serve_parser
 
     add_allowlist_parser(commands)
     add_scan_parser(commands)
     add_filter_parser(commands)
+    add_serve_parser(commands)
 
 
 def make_verifier(args: argparse.Namespace) -> Verifier:
