@@ -24,12 +24,9 @@ the threads share are safe to share:
 - ``SnapshotResolver`` appends every query to its ``queries`` list. A list
   append is atomic under the GIL, but the list grows for as long as the
   service runs, so use a snapshot only for tests and demonstrations.
-
-NOTE: the lookalike index in :mod:`mpsverify.content.lookalike` tests a cache
-key and then reads it, and another thread may clear that cache (at 16,384
-names) in between. Under CPython 3.11 with the GIL this has not been seen to
-fail. Without the GIL it could raise KeyError, which this service returns as
-status 500.
+- The lookalike index in :mod:`mpsverify.content.lookalike` reads its caches
+  with one ``dict.get``, so a thread that clears a cache cannot make another
+  thread's lookup fail.
 """
 
 from __future__ import annotations

@@ -54,6 +54,8 @@ MIN_FUZZY_LABEL = 6
 MIN_DISTANCE_TWO_LABEL = 10
 #: Entity labels at least this long are also caught inside longer names.
 MIN_COMBO_LABEL = 8
+_MISSING = object()
+
 #: Results cached per allowlist before the cache is cleared.
 RESULT_CACHE_SIZE = 16384
 
@@ -137,8 +139,10 @@ class _LookalikeIndex:
         name = host.name
         if not name or host.ip_version or "." not in name or len(name) > MAX_DNS_NAME:
             return None
-        if name in self.cache:
-            return self.cache[name]
+        # One get, not a test then a read: another thread may clear the cache between them.
+        cached = self.cache.get(name, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
         if len(self.cache) >= RESULT_CACHE_SIZE:
             self.cache.clear()
             self.distance_cache.clear()
@@ -205,9 +209,11 @@ class _LookalikeIndex:
 
     def _edit_distance(self, candidate: _Candidate) -> tuple[_Target, str] | None:
         shape = candidate.skeleton
-        if shape not in self.distance_cache:
-            self.distance_cache[shape] = self._nearest(shape)
-        return self.distance_cache[shape]
+        cached = self.distance_cache.get(shape, _MISSING)
+        if cached is _MISSING:
+            cached = self._nearest(shape)
+            self.distance_cache[shape] = cached
+        return cached  # type: ignore[return-value]
 
     def _nearest(self, shape: str) -> tuple[_Target, str] | None:
         if not any(abs(len(shape) - length) <= 2 for length in self.fuzzy_lengths):
