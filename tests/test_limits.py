@@ -297,3 +297,23 @@ def test_limits_exceeded_message_names_limit() -> None:
     texts = [reason.message for reason in result.reasons if reason.code == "message.limits-exceeded"]
     assert texts == ["The message is larger or more deeply nested than the checker reads "
                      "(MIME nesting deeper than 5 levels), so only part of it was examined."]
+
+
+def test_answer_cache_expires_entries() -> None:
+    from mpsverify.resolver import AnswerCache, DnsAnswer, DnsStatus
+
+    cache = AnswerCache(max_age=0.05)
+    cache.put(("a.example", "TXT"), DnsAnswer(DnsStatus.OK, ("v=spf1 -all",)))
+    assert cache.get(("a.example", "TXT")) is not None
+    time.sleep(0.1)
+    assert cache.get(("a.example", "TXT")) is None
+
+
+def test_answer_cache_is_bounded() -> None:
+    from mpsverify.resolver import AnswerCache, DnsAnswer, DnsStatus
+
+    cache = AnswerCache(max_entries=2)
+    for name in ("a.example", "b.example", "c.example"):
+        cache.put((name, "TXT"), DnsAnswer(DnsStatus.NXDOMAIN))
+    assert cache.get(("a.example", "TXT")) is None
+    assert cache.get(("c.example", "TXT")) is not None

@@ -198,19 +198,46 @@ def _presentation(rdtype: str, rdata: Any) -> str:
     return str(rdata.to_text()).rstrip(".")
 
 
+class AnswerCache:
+    """DNS answers shared between messages, each kept for at most ``max_age`` seconds.
+
+    NOTE: the age limit is fixed rather than the record's own TTL, because a
+    DnsAnswer does not carry one; a key removed from DNS is still used for up to
+    ``max_age`` seconds.
+    """
+
+    def __init__(self, max_age: float = 300.0, max_entries: int = 100_000) -> None:
+        self.max_age = max_age
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str], tuple[float, DnsAnswer]] = {}
+
+    def get(self, key: tuple[str, str]) -> DnsAnswer | None:
+        """Return the cached answer for ``key`` when it is younger than ``max_age``."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self.max_age:
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[str, str], answer: DnsAnswer) -> None:
+        """Store ``answer``; a full cache is emptied first, which bounds its memory."""
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic(), answer)
+
+
 class BudgetedResolver:
     """Caches answers and enforces a total time budget and query count for one message.
 
-    Wrap a fresh instance around the shared resolver for each message; the cache
-    may be shared between messages by passing ``cache``.
+    Wrap a fresh instance around the shared resolver for each message; an
+    :class:`AnswerCache` may be shared between messages by passing ``cache``.
     """
 
     def __init__(self, inner: Resolver, budget_seconds: float = 10.0, max_queries: int = 100,
-                 cache: dict[tuple[str, str], DnsAnswer] | None = None) -> None:
+                 cache: AnswerCache | None = None) -> None:
         self._inner = inner
         self._deadline = time.monotonic() + budget_seconds
         self._remaining = max_queries
-        self._cache = cache if cache is not None else {}
+        self._cache = cache if cache is not None else AnswerCache()
         self.budget_exhausted = False
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
@@ -229,5 +256,5 @@ class BudgetedResolver:
         else:
             answer = self._inner.query(key[0], key[1])
         if not answer.is_temporary_failure:
-            self._cache[key] = answer
+            self._cache.put(key, answer)
         return answer

@@ -18,7 +18,7 @@ from .allowlist import Allowlist, Entity, default_allowlist
 from .content import ContentReport, analyse_content
 from .message import DEFAULT_LIMITS, Limits, ParsedMessage, parse_message
 from .reasons import make_reason
-from .resolver import BudgetedResolver, DnsAnswer, LiveResolver, Resolver
+from .resolver import AnswerCache, BudgetedResolver, LiveResolver, Resolver
 from .results import (ArcResult, Author, AuthresResult, DkimResult, DmarcResult, Reason, SpfResult, Status,
                       Verdict, Verification)
 from .spf import Envelope, check_spf, mail_from_domain
@@ -42,13 +42,15 @@ class Settings:
     dns_budget_seconds: float = 10.0
     #: DNS queries allowed for one message, across all checks.
     max_dns_queries: int = 100
+    #: Seconds a DNS answer is reused for later messages of the same Verifier.
+    dns_cache_seconds: float = 300.0
 
 
 class Verifier:
     """Checks messages against one allowlist, resolver and settings.
 
     Create one per process or thread and call :meth:`verify` for each message;
-    DNS answers are cached across messages for the verifier's lifetime.
+    DNS answers are cached across messages for ``Settings.dns_cache_seconds``.
     """
 
     def __init__(self, allowlist: Allowlist | None = None, resolver: Resolver | None = None,
@@ -56,7 +58,7 @@ class Verifier:
         self.allowlist = allowlist if allowlist is not None else default_allowlist()
         self.resolver = resolver if resolver is not None else LiveResolver()
         self.settings = settings or Settings()
-        self._dns_cache: dict[tuple[str, str], DnsAnswer] = {}
+        self._dns_cache = AnswerCache(self.settings.dns_cache_seconds)
 
     def verify(self, message: bytes, envelope: Envelope | None = None, now: datetime | None = None) -> Verification:
         """Check one raw message; never raises for malformed mail."""
