@@ -3,8 +3,11 @@
 DMARC ties the address a reader sees to what SPF and DKIM verified: it passes
 when a verified DKIM signature or an SPF pass is for a domain that aligns with
 the author domain. The policy record and the organisational domain are found by
-walking the DNS tree upward from the domain (RFC 9989 section 4.10), not from a
-public suffix list. checkdmarc parses the records.
+walking the DNS tree upward from the domain (the "DNS Tree Walk" of RFC 9989),
+not from a public suffix list. checkdmarc parses the records.
+
+NOTE: the walk, psd and np rules here follow the DMARCbis drafts that became
+RFC 9989; they were not checked line by line against the published RFC text.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .spf import mail_from_domain
 
 logger = logging.getLogger(__name__)
 
-#: RFC 9989 section 4.10.1: a walk starting at a name of more than this many labels
+#: RFC 9989 (DNS Tree Walk): a walk starting at a name of more than this many labels
 #: jumps to the name made of its last seven labels after the first query.
 MAX_WALK_LABELS = 8
 _KNOWN_TAGS = ("v", "p", "sp", "np", "adkim", "aspf", "psd", "t", "fo")
@@ -49,7 +52,7 @@ class PolicyRecord:
 def walk_names(domain: str) -> list[str]:
     """Return the names whose _dmarc records the tree walk queries, in order.
 
-    RFC 9989 section 4.10.1: start at the domain; then, for a name of eight or more
+    RFC 9989 (DNS Tree Walk): start at the domain; then, for a name of eight or more
     labels, go to its last seven labels; then remove one label at a time down to
     the top-level domain.
     """
@@ -69,7 +72,7 @@ def fetch_record(name: str, resolver: Resolver) -> PolicyRecord | None:
     """Return the one valid DMARC record at _dmarc.``name``, or None.
 
     Raises DiscoveryTempError on a temporary DNS failure. Several records, or
-    none that begins with v=DMARC1, count as no record (RFC 9989 section 4.10.1).
+    none that begins with v=DMARC1, count as no record (RFC 9989, policy discovery).
     """
     answer = resolver.query(f"_dmarc.{name}", "TXT")
     if answer.is_temporary_failure:
@@ -125,7 +128,7 @@ class Discovery:
         return None
 
     def organisational_domain(self, domain: str) -> str:
-        """Return the organisational domain of ``domain`` (RFC 9989 section 4.10.2).
+        """Return the organisational domain of ``domain`` (RFC 9989, organizational domain discovery).
 
         A record with psd=n marks its domain as the organisational domain; psd=y
         marks a public suffix, so the name one label below it is. Otherwise the
@@ -144,6 +147,11 @@ class Discovery:
                 return names[index - 1] if index > 0 else name
             best = name
         return best or domain.lower()
+
+    def nonexistent(self, domain: str) -> bool:
+        """Return True when ``domain`` does not exist: NXDOMAIN for A, AAAA and MX."""
+        return all(self._resolver.query(domain, rdtype).status is DnsStatus.NXDOMAIN
+                   for rdtype in ("A", "AAAA", "MX"))
 
     def aligned(self, identifier: str, author: str, mode: str) -> bool:
         """Return True when ``identifier`` aligns with ``author`` in mode "s" or "r"."""
@@ -188,19 +196,13 @@ def _base_result(author_domain: str, record: PolicyRecord | None, discovery: Dis
     organisational = discovery.organisational_domain(author_domain)
     if record.domain == author_domain:
         policy = record.p
-    elif record.np != "none" and _nonexistent(author_domain, discovery):
+    elif record.np != "none" and discovery.nonexistent(author_domain):
         policy = record.np
     else:
         policy = record.sp
     if record.testing:
         policy = f"{policy} (testing)"
     return DmarcResult(Status.NONE, author_domain, record.domain, organisational, policy)
-
-
-def _nonexistent(domain: str, discovery: Discovery) -> bool:
-    """RFC 9989 section 4.10.3: a domain with no A, AAAA or MX records does not exist."""
-    resolver = discovery._resolver
-    return all(resolver.query(domain, rdtype).status is DnsStatus.NXDOMAIN for rdtype in ("A", "AAAA", "MX"))
 
 
 def _attested_alignment(author_domain: str, attested: Sequence[AuthresResult], discovery: Discovery,
