@@ -1,6 +1,6 @@
 """Run every check on one message and build the :class:`Verification`.
 
-This is the only module that sequences the checks; each check is a function of
+This is the only module that sequences the checks. Each check is a function of
 its inputs and the resolver, and :mod:`mpsverify.verdict` decides from the results.
 """
 
@@ -61,7 +61,7 @@ class Verifier:
         self._dns_cache = AnswerCache(self.settings.dns_cache_seconds)
 
     def verify(self, message: bytes, envelope: Envelope | None = None, now: datetime | None = None) -> Verification:
-        """Check one raw message; never raises for malformed mail."""
+        """Check one raw message; malformed mail gives a result, not an exception (fuzz-tested)."""
         started = time.perf_counter()
         parsed = parse_message(bytes(message), self.settings.limits)
         if not parsed.is_message:
