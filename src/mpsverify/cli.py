@@ -108,12 +108,14 @@ def _parse_time(value: str) -> datetime:
 def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .allowlist_cli import add_allowlist_parser
     from .filter import add_filter_parser
+    from .milter import add_milter_parser
     from .scan import add_scan_parser
     from .serve import add_serve_parser
 
     add_allowlist_parser(commands)
     add_scan_parser(commands)
     add_filter_parser(commands)
+    add_milter_parser(commands)
     add_serve_parser(commands)
 
 
