@@ -234,3 +234,18 @@ def test_json_round_trip() -> None:
     data = json.loads(check(signed(message(MPS)), GOOD).to_json())
     assert data["verdict"] == "authentic"
     assert {"code", "severity", "message"} <= set(data["reasons"][0])
+
+
+def test_rewritten_link_keeps_wrapper_and_target() -> None:
+    from urllib.parse import quote
+
+    target = "https://www.medicalprotection.org/uk/renew"
+    wrapped = "https://eur01.safelinks.protection.outlook.com/?url=" + quote(target, safe="") + "&data=x"
+    body = (b"To: a@nhs.example\r\nSubject: Renewal\r\nContent-Type: text/html\r\n\r\n"
+            b'<a href="' + wrapped.encode() + b'">renew</a>\r\n')
+    result = check(b"From: " + MPS + b"\r\n" + body, GOOD)
+    (link,) = result.links
+    assert link.url == wrapped
+    assert link.target == target
+    assert link.entity == "Medical Protection Society"
+    assert link.rewriters

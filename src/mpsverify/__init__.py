@@ -14,7 +14,7 @@ from .allowlist import Allowlist, Entity, default_allowlist, load_allowlist
 from .errors import AllowlistError, ConfigError, MpsVerifyError, NotAMessageError, SnapshotError
 from .message import Limits
 from .resolver import DnsAnswer, DnsStatus, LiveResolver, Resolver, SnapshotResolver
-from .results import (ArcResult, Author, AuthresResult, DkimResult, DmarcResult, Reason, Severity,
+from .results import (ArcResult, Author, AuthresResult, DkimResult, DmarcResult, LinkResult, Reason, Severity,
                       SpfResult, Status, Verdict, Verification)
 from .spf import Envelope
 from .verify import Settings, Verifier, verify
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Allowlist", "AllowlistError", "ArcResult", "Author", "AuthresResult", "ConfigError", "DkimResult",
-    "DmarcResult", "DnsAnswer", "DnsStatus", "Entity", "Envelope", "Limits", "LiveResolver",
+    "DmarcResult", "DnsAnswer", "DnsStatus", "Entity", "Envelope", "Limits", "LinkResult", "LiveResolver",
     "MpsVerifyError", "NotAMessageError", "Reason", "Resolver", "Settings", "Severity", "SnapshotError",
     "SnapshotResolver", "SpfResult", "Status", "Verdict", "Verification", "Verifier", "default_allowlist",
     "load_allowlist", "verify",

@@ -170,6 +170,31 @@ class Author:
 
 
 @dataclass(frozen=True)
+class LinkResult:
+    """One link in the message: as written, where it leads, and whose host that is."""
+
+    #: The URL as written; for a rewritten link, the gateway's URL.
+    url: str
+    #: The URL a click finally reaches after undoing rewriters; equals ``url`` when
+    #: nothing was rewritten or the rewriter is opaque.
+    target: str
+    #: "entity", "neutral", "unknown" or "invalid".
+    classification: str
+    #: Target host in lower-case ASCII, or the IP address.
+    host: str = ""
+    #: Name of the allowlist entity the target belongs to; empty when none.
+    entity: str = ""
+    #: "a", "area", "form", "img" or "text".
+    source: str = ""
+    #: Visible text of an anchor.
+    text: str = ""
+    #: Rewriting services undone, outermost first.
+    rewriters: tuple[str, ...] = ()
+    #: The innermost rewriter keeps only a token, so the real target is unknown.
+    opaque: bool = False
+
+
+@dataclass(frozen=True)
 class Verification:
     """Everything the verifier found about one message, and its verdict."""
 
@@ -185,6 +210,8 @@ class Verification:
     arc: ArcResult = field(default_factory=lambda: ArcResult(Status.NONE))
     dmarc: DmarcResult = field(default_factory=lambda: DmarcResult(Status.NONE))
     authres: tuple[AuthresResult, ...] = ()
+    #: Links found in text and HTML parts, up to the content-analysis link limit.
+    links: tuple[LinkResult, ...] = ()
 
     def codes(self) -> frozenset[str]:
         """Return the set of reason codes, for quick membership tests."""

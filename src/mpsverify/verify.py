@@ -15,12 +15,12 @@ from datetime import datetime
 from . import arc_verify, authres_trust, dkim_verify, dmarc
 from .addresses import AddressError, parse_mailbox_list
 from .allowlist import Allowlist, Entity, default_allowlist
-from .content import ContentReport, analyse_content
+from .content import ContentReport, Link, analyse_content
 from .message import DEFAULT_LIMITS, Limits, ParsedMessage, parse_message
 from .reasons import make_reason
 from .resolver import AnswerCache, BudgetedResolver, LiveResolver, Resolver
-from .results import (ArcResult, Author, AuthresResult, DkimResult, DmarcResult, Reason, SpfResult, Status,
-                      Verdict, Verification)
+from .results import (ArcResult, Author, AuthresResult, DkimResult, DmarcResult, LinkResult, Reason, SpfResult,
+                      Status, Verdict, Verification)
 from .spf import Envelope, check_spf, mail_from_domain
 from .verdict import Evidence, decide
 
@@ -124,6 +124,7 @@ class _Run:
             entity=author_entity.name if author_entity else "",
             claimed_entity=_claimed(author_entity, content),
             spf=spf, dkim=dkim, arc=arc, dmarc=dmarc_result, authres=trusted + arc_results,
+            links=tuple(_link_result(link) for link in content.links),
         )
 
     # From field
@@ -246,6 +247,11 @@ def _evidence(result: DmarcResult, dkim: Sequence[DkimResult], spf: SpfResult) -
     if result.attested:
         parts.append("a trusted server recorded that authentication passed")
     return " and ".join(parts)
+
+
+def _link_result(link: Link) -> LinkResult:
+    return LinkResult(link.url, link.target, link.classification.value, link.host,
+                      link.entity.name if link.entity else "", link.source, link.text, link.rewriters, link.opaque)
 
 
 def _claimed(entity: Entity | None, content: ContentReport) -> str:
