@@ -79,3 +79,25 @@ def test_allowlist_extra_is_layered(tmp_path: Path, capsys: pytest.CaptureFixtur
                    str(EXAMPLE / "message.eml")])
     assert status == 0
     capsys.readouterr()
+
+
+def test_bad_client_ip_exits_64(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", *SNAPSHOT, "--client-ip", "999.1.1.1", str(EXAMPLE / "message.eml")]) == 64
+    assert "'999.1.1.1' is not an IP address" in capsys.readouterr().err
+
+
+def test_missing_snapshot_exits_66(tmp_path: Path) -> None:
+    assert main(["check", "--dns-snapshot", str(tmp_path / "none.yaml"), str(EXAMPLE / "message.eml")]) == 66
+
+
+def test_angle_null_sender_is_null(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", "--json", *SNAPSHOT, "--client-ip", "192.0.2.10", "--helo", "mta1.medicalprotection.org",
+          "--mail-from", "<>", "--now", "2026-12-10T10:00:00Z", str(EXAMPLE / "message.eml")])
+    output = json.loads(capsys.readouterr().out)
+    assert output["spf"]["scope"] == "helo"
+    assert "envelope.invalid-mail-from" not in {reason["code"] for reason in output["reasons"]}
+
+
+def test_text_output_has_marker_key(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", *SNAPSHOT, *ENVELOPE, str(EXAMPLE / "message.eml")])
+    assert capsys.readouterr().out.splitlines()[-1].startswith("Key: + counts in favour of the message")

@@ -50,6 +50,10 @@ MESSAGES = [
      "The message is larger or more deeply nested than the checker reads (MIME nesting deeper than 20 "
      "levels), so only part of it was examined."),
     ("message.not-email", {}, "The input is not an email message: it has no header fields."),
+    ("envelope.invalid-client-ip", {"address": "'999.1.1.1'"},
+     "The sending server's address '999.1.1.1' is not an IP address, so SPF was not checked."),
+    ("dmarc.none", {"domain": "dentalprotection.org"},
+     "dentalprotection.org publishes no DMARC policy, and nothing verifies it as the author domain."),
 ]
 
 

@@ -249,3 +249,9 @@ def test_rewritten_link_keeps_wrapper_and_target() -> None:
     assert link.target == target
     assert link.entity == "Medical Protection Society"
     assert link.rewriters
+
+
+def test_invalid_client_ip_is_reported() -> None:
+    result = check(message(MPS), Envelope("999.1.1.1", "mta.evil.example", "news@medicalprotection.org"))
+    assert "envelope.invalid-client-ip" in result.codes()
+    assert "spf.not-checked" not in result.codes()

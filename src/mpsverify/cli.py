@@ -6,13 +6,14 @@ Exit statuses (sysexits.h names in brackets):
   2   suspicious, spoofed or impersonation
   64  usage error (EX_USAGE)
   65  the input is not an email message (EX_DATAERR)
-  66  a message or allowlist file cannot be read (EX_NOINPUT)
-  78  a configuration file, such as an allowlist or DNS snapshot, is invalid (EX_CONFIG)
+  66  a message, allowlist or DNS snapshot file cannot be read (EX_NOINPUT)
+  78  an allowlist or DNS snapshot file is invalid (EX_CONFIG)
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -23,7 +24,7 @@ from typing import NoReturn, cast
 
 from .allowlist import Allowlist, AllowlistReadError
 from .allowlist_layers import load_effective_allowlist
-from .errors import ConfigError
+from .errors import ConfigError, SnapshotReadError
 from .resolver import LiveResolver, Resolver, SnapshotResolver
 from .results import Severity, Verification
 from .spf import Envelope
@@ -89,12 +90,21 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
 
 def add_envelope_options(parser: argparse.ArgumentParser) -> None:
     """Add the SMTP envelope options and --now."""
-    parser.add_argument("--client-ip", metavar="IP", help="IP address of the server that sent the message")
+    parser.add_argument("--client-ip", metavar="IP", type=_parse_ip,
+                        help="IP address of the server that sent the message (IPv4 or IPv6)")
     parser.add_argument("--helo", metavar="NAME", help="the name the sending server gave in HELO or EHLO")
     parser.add_argument("--mail-from", metavar="ADDRESS",
                         help='the SMTP MAIL FROM address; "" is the null sender <>')
     parser.add_argument("--now", metavar="ISO-8601-TIME", type=_parse_time,
-                        help="judge signature times as of this moment (default: now)")
+                        help="judge signature times as of this moment, such as 2026-12-10T10:00:00Z; "
+                             "a time without a zone is local time (default: now)")
+
+
+def _parse_ip(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IP address such as 192.0.2.10 or 2001:db8::1")
 
 
 def _parse_time(value: str) -> datetime:
@@ -166,6 +176,8 @@ def render_text(result: Verification, allowlist: Allowlist) -> str:
         lines.append(f"From: {name}<{result.author.address}>")
     lines.append("Findings:")
     lines += [f"  {_MARKS[reason.severity]} {reason.message}" for reason in result.reasons]
+    lines.append("Key: + counts in favour of the message, ! weakens trust or could not be checked, "
+                 "x is evidence of forgery or risk.")
     return "\n".join(lines)
 
 
@@ -183,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.handler(args)) if hasattr(args, "handler") else run_check(args)
-    except AllowlistReadError as error:
+    except (AllowlistReadError, SnapshotReadError) as error:
         return _fail(EX_NOINPUT, f"mpsverify: {error}")
     except ConfigError as error:
         return _fail(EX_CONFIG, f"mpsverify: {error}")

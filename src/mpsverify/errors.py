@@ -7,6 +7,7 @@ are for problems a caller can fix::
     +-- ConfigError           an allowlist, snapshot or option is invalid
     |   +-- AllowlistError    the allowlist file breaks the schema
     |   +-- SnapshotError     the DNS snapshot file breaks its format
+    |       +-- SnapshotReadError   the DNS snapshot file cannot be read
     +-- NotAMessageError      the input is not an email message at all
 """
 
@@ -27,6 +28,10 @@ class AllowlistError(ConfigError):
 
 class SnapshotError(ConfigError):
     """The DNS snapshot file breaks its format."""
+
+
+class SnapshotReadError(SnapshotError):
+    """The DNS snapshot file cannot be read at all."""
 
 
 class NotAMessageError(MpsVerifyError):

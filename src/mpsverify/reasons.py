@@ -38,6 +38,8 @@ _CORE_CODES: Final[dict[str, tuple[Severity, str]]] = {
     "spf.permerror": (W, "The SPF record of {domain} is broken: {detail}."),
     "spf.not-checked": (I, "SPF was not checked, because the sending server's address and envelope "
                            "sender were not given and no trusted server recorded a result."),
+    "envelope.invalid-client-ip": (W, "The sending server's address {address} is not an IP address, so SPF "
+                                      "was not checked."),
     "envelope.invalid-mail-from": (W, "The envelope sender {address} is not a valid address, so it was "
                                       "neither looked up nor trusted."),
     # DKIM
@@ -66,7 +68,7 @@ _CORE_CODES: Final[dict[str, tuple[Severity, str]]] = {
     "dmarc.pass": (G, "{domain} is verified as the author domain: {evidence}."),
     "dmarc.fail": (D, "Nothing verifies {domain} as the author domain: {detail}."),
     "dmarc.temperror": (W, "DMARC could not be decided for {domain}: {detail}."),
-    "dmarc.none": (I, "{domain} publishes no DMARC policy, and nothing verifies it as the author domain."),
+    "dmarc.none": (W, "{domain} publishes no DMARC policy, and nothing verifies it as the author domain."),
     # Entities
     "entity.organisation": (G, "The author domain {domain} belongs to {entity}."),
     "entity.partner": (G, "The author domain {domain} belongs to {entity}, {description}."),

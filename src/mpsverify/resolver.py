@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from .errors import SnapshotError
+from .errors import SnapshotError, SnapshotReadError
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class SnapshotResolver:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
-            raise SnapshotError(f"{path}: cannot read the DNS snapshot: {error.strerror or error}") from None
+            raise SnapshotReadError(f"{path}: cannot read the DNS snapshot: {error.strerror or error}") from None
         except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise SnapshotError(f"{path}: the DNS snapshot is not valid YAML: {error}") from None
         if data is None:

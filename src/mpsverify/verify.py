@@ -6,6 +6,7 @@ its inputs and the resolver, and :mod:`mpsverify.verdict` decides from the resul
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Sequence
@@ -172,11 +173,14 @@ class _Run:
 
     def spf(self) -> SpfResult:
         envelope = self.envelope
-        if envelope.mail_from and mail_from_domain(envelope.mail_from) is None:
+        null_sender = envelope.mail_from is not None and envelope.mail_from.strip() in ("", "<>")
+        if envelope.mail_from and not null_sender and mail_from_domain(envelope.mail_from) is None:
             self.add("envelope.invalid-mail-from", address=repr(envelope.mail_from))
         result = check_spf(envelope, self.resolver)
         ip = envelope.client_ip or "unknown"
-        if result.status is Status.NOT_CHECKED:
+        if result.status is Status.NOT_CHECKED and envelope.client_ip and not _is_ip(envelope.client_ip):
+            self.add("envelope.invalid-client-ip", address=repr(envelope.client_ip))
+        elif result.status is Status.NOT_CHECKED:
             self.add("spf.not-checked")
         elif result.domain:
             code = f"spf.{result.status.value}"
@@ -247,6 +251,14 @@ def _evidence(result: DmarcResult, dkim: Sequence[DkimResult], spf: SpfResult) -
     if result.attested:
         parts.append("a trusted server recorded that authentication passed")
     return " and ".join(parts)
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _link_result(link: Link) -> LinkResult:
