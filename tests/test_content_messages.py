@@ -54,8 +54,8 @@ def _attachment(filename: str, payload_base64: str, content_type: str = "applica
 CASES = {
     "from.display-name-brand": (
         lambda: analyse('"Medical Protection" <mps.team@gmail.com>'),
-        'The sender name "Medical Protection" uses the name Medical Protection of Medical Protection Society, '
-        "but the message comes from gmail.com, which does not belong to Medical Protection Society."),
+        'The sender name "Medical Protection" uses the name "Medical Protection", which belongs to Medical '
+        "Protection Society, but the message comes from gmail.com, which does not."),
     "from.display-name-address": (
         lambda: analyse('"membership@medicalprotection.org" <x7@evil.example>'),
         'The sender name "membership@medicalprotection.org" contains the address membership@medicalprotection.org, '
@@ -210,4 +210,4 @@ def test_quoted_text_is_sanitised() -> None:
     message = parse_message(b"From: x@gmail.com\r\n\r\nhello\r\n")
     report = analyse_content(message, author, None, ALLOWLIST)
     assert message_for(report, "from.display-name-brand").startswith(
-        'The sender name "Medical Protection Team" uses the name Medical Protection')
+        'The sender name "Medical Protection Team" uses the name "Medical Protection"')

@@ -15,8 +15,8 @@ G, I, W, D = Severity.GOOD, Severity.INFO, Severity.WARNING, Severity.DANGER
 
 CONTENT_CODES: Final[dict[str, tuple[Severity, str]]] = {
     # Sender identity fields
-    "from.display-name-brand": (D, 'The sender name "{display_name}" uses the name {brand} of {entity}, '
-                                   "but the message comes from {domain}, which does not belong to {entity}."),
+    "from.display-name-brand": (D, 'The sender name "{display_name}" uses the name "{brand}", which belongs '
+                                   "to {entity}, but the message comes from {domain}, which does not."),
     "from.display-name-address": (D, 'The sender name "{display_name}" contains the address {address}, but the '
                                      "message comes from {domain}; many mail programs show only the name."),
     "from.lookalike-domain": (D, "The author domain {domain} imitates {imitated}, a domain of {entity}: "
