@@ -117,3 +117,9 @@ def test_snapshot_cname_loop_is_servfail() -> None:
 
     loop = SnapshotResolver({"a.example": {"CNAME": ["b.example"]}, "b.example": {"CNAME": ["a.example"]}})
     assert loop.query("a.example", "TXT").status is DnsStatus.SERVFAIL
+
+
+def test_failure_detail_is_plain() -> None:
+    spf = SpfResult(Status.FAIL, "mailfrom", "example.org")
+    result = dmarc.evaluate("example.org", spf, [], resolver())
+    assert result.detail == "there is no DKIM signature and the sending server is not authorised by SPF"

@@ -43,9 +43,10 @@ MESSAGES = [
      "the trusted list; anyone can write such a field."),
     ("dmarc.pass", {"domain": "medicalprotection.org", "evidence": "a DKIM signature by medicalprotection.org verified"},
      "medicalprotection.org is verified as the author domain: a DKIM signature by medicalprotection.org verified."),
-    ("dmarc.fail", {"domain": "medicalprotection.org", "detail": "there is no DKIM signature and SPF did not pass (fail)"},
-     "Nothing verifies medicalprotection.org as the author domain: there is no DKIM signature and SPF did "
-     "not pass (fail)."),
+    ("dmarc.fail", {"domain": "medicalprotection.org",
+                    "detail": "there is no DKIM signature and the sending server is not authorised by SPF"},
+     "Nothing verifies medicalprotection.org as the author domain: there is no DKIM signature and the "
+     "sending server is not authorised by SPF."),
     ("message.limits-exceeded", {"limit": "MIME nesting deeper than 20 levels"},
      "The message is larger or more deeply nested than the checker reads (MIME nesting deeper than 20 "
      "levels), so only part of it was examined."),

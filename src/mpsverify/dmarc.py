@@ -228,6 +228,16 @@ def _temporary(spf: SpfResult, dkim: Sequence[DkimResult]) -> bool:
     return spf.status is Status.TEMPERROR or any(result.status is Status.TEMPERROR for result in dkim)
 
 
+_SPF_FAILURES = {
+    Status.FAIL: "the sending server is not authorised by SPF",
+    Status.SOFTFAIL: "SPF says the sending server is probably not authorised",
+    Status.NEUTRAL: "SPF makes no statement about the sending server",
+    Status.NONE: "the envelope sender's domain has no usable SPF record",
+    Status.TEMPERROR: "the SPF check failed on a DNS error",
+    Status.PERMERROR: "the SPF record is broken",
+}
+
+
 def _failure_detail(spf: SpfResult, dkim: Sequence[DkimResult]) -> str:
     parts = []
     passing = [result.domain for result in dkim if result.status is Status.PASS]
@@ -242,5 +252,5 @@ def _failure_detail(spf: SpfResult, dkim: Sequence[DkimResult]) -> str:
     elif spf.status is Status.NOT_CHECKED:
         parts.append("SPF was not checked")
     else:
-        parts.append(f"SPF did not pass ({spf.status.value})")
+        parts.append(_SPF_FAILURES.get(spf.status, "SPF did not pass"))
     return " and ".join(parts)
