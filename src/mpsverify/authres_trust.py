@@ -48,7 +48,7 @@ def split_trusted(headers: Iterable[Header], trusted_ids: Sequence[str]) -> tupl
     """Return the results from trusted fields and the authserv-ids of ignored ones.
 
     Only the fields above the first untrusted one could have been added by a
-    trusted server on arrival, but trusted servers are expected to remove forged
+    trusted server on arrival. But trusted servers are expected to remove forged
     fields bearing their own id (RFC 8601 section 5), so every field with a
     trusted id is used.
     """

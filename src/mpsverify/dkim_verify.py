@@ -3,9 +3,9 @@
 A DKIM signature lets a domain (the d= tag) vouch for header fields and the body
 of a message. DMARC counts a signature only when it verifies and its domain
 aligns with the author domain, so every signature is checked and reported, not
-just the first. dkimpy does the canonicalisation and the cryptography; this
-module fetches keys through our resolver, so a DNS failure is a temperror rather
-than a silent failure, and applies the rules dkimpy leaves out:
+just the first. dkimpy does the canonicalisation and the cryptography. This
+module fetches keys through our resolver, so that a DNS failure is a temperror
+rather than a silent failure, and it applies the rules dkimpy leaves out:
 
 * RFC 8301 section 3.1: rsa-sha1 signatures are not valid.
 * RFC 8301 section 3.2: RSA keys shorter than 1024 bits are not valid.

@@ -52,9 +52,9 @@ class PolicyRecord:
 def walk_names(domain: str) -> list[str]:
     """Return the names whose _dmarc records the tree walk queries, in order.
 
-    RFC 9989 (DNS Tree Walk): start at the domain; then, for a name of eight or more
-    labels, go to its last seven labels; then remove one label at a time down to
-    the top-level domain.
+    RFC 9989 (DNS Tree Walk): start at the domain. Then, for a name of eight or
+    more labels, go to its last seven labels. Then remove one label at a time down
+    to the top-level domain.
     """
     labels = domain.rstrip(".").lower().split(".")
     names = [".".join(labels)]
@@ -94,10 +94,10 @@ def parse_record(text: str, domain: str) -> PolicyRecord | None:
     """
     from checkdmarc.dmarc import DMARCError, parse_dmarc_record
 
-    kept = [part.strip() for part in text.split(";")
-            if part.strip() and part.split("=", 1)[0].strip().lower() in _KNOWN_TAGS]
+    evaluated_tags = [part.strip() for part in text.split(";")
+                      if part.strip() and part.split("=", 1)[0].strip().lower() in _KNOWN_TAGS]
     try:
-        parsed: Any = parse_dmarc_record("; ".join(kept), domain)
+        parsed: Any = parse_dmarc_record("; ".join(evaluated_tags), domain)
     except (DMARCError, ValueError) as error:
         logger.debug("invalid DMARC record at %s: %s", domain, error)
         return None

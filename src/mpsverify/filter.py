@@ -6,7 +6,7 @@ writes the message back on standard output, unchanged except that fields of its
 own names that arrived with the message are removed first (RFC 8601 section 5)
 and fresh ``X-MPS-Verdict`` and ``Authentication-Results`` fields are added at
 the top. The exit status is 0 whenever a message was written, whatever the
-verdict, so that the MTA never loses mail because of a check; rules downstream
+verdict, so that the MTA never loses mail because of a check. Rules downstream
 act on the added fields. With ``--reject`` the exit status is instead 2 for
 spoofed and impersonation, which Postfix's pipe(8) and similar tools turn into
 a bounce.

@@ -72,7 +72,7 @@ _DESCRIPTIONS = {
 
 
 class Resolver(Protocol):
-    """What every protocol check needs from DNS."""
+    """DNS lookup interface shared by every protocol check."""
 
     def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Look up ``name`` (no trailing dot needed) for records of ``rdtype``."""
@@ -202,7 +202,7 @@ class AnswerCache:
     """DNS answers shared between messages, each kept for at most ``max_age`` seconds.
 
     NOTE: the age limit is fixed rather than the record's own TTL, because a
-    DnsAnswer does not carry one; a key removed from DNS is still used for up to
+    DnsAnswer does not carry one. A key removed from DNS is still used for up to
     ``max_age`` seconds.
     """
 

@@ -18,7 +18,7 @@ class Status(enum.Enum):
     PASS = "pass"
     #: The check ran and the evidence contradicts the claimed identity.
     FAIL = "fail"
-    #: SPF only: the domain says the host is probably not authorised.
+    #: SPF only: the domain states that the host is probably not authorised.
     SOFTFAIL = "softfail"
     #: SPF only: the domain makes no statement about this host.
     NEUTRAL = "neutral"
@@ -33,7 +33,7 @@ class Status(enum.Enum):
 
 
 class Verdict(enum.Enum):
-    """Answer to "is this message really from MPS or a partner acting for it?"."""
+    """Verdict on "is this message really from MPS or a partner acting for it?"."""
 
     AUTHENTIC = "authentic"
     PARTNER = "partner"

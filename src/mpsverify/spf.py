@@ -1,6 +1,6 @@
 """SPF (RFC 7208) for the envelope sender, evaluated by pyspf through our resolver.
 
-SPF asks whether the connecting IP address may send mail for the domain in the
+SPF checks whether the connecting IP address may send mail for the domain in the
 SMTP MAIL FROM command; when MAIL FROM is null (a bounce), the HELO name is the
 identity instead (RFC 7208 section 2.4). pyspf implements the record language and
 the processing limits; this module feeds it our DNS answers, so snapshots and the
@@ -99,7 +99,7 @@ class _Query(pyspf.query):  # type: ignore[misc]
         """Return the PTR names of the client that resolve back to it.
 
         RFC 7208 section 5.5: a DNS error while validating one PTR name skips that
-        name instead of ending the check; pyspf 2.0.14 lets the error escape.
+        name instead of ending the check. pyspf 2.0.14 lets the error escape.
         """
         names: list[str] = []
         for name in self.dns_ptr(self.i)[: pyspf.MAX_PTR]:
